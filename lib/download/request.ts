@@ -1,0 +1,137 @@
+import * as z from 'zod/mini'
+import type { $ZodIssue } from 'zod/v4/core'
+import { ValidationError } from '../errors.ts'
+
+export const MAX_CODES = 1000
+export const MAX_CONCURRENCY = 64
+const MAX_CODE_LENGTH = 128
+const MAX_PREFIX_LENGTH = 256
+const MAX_URL_LENGTH = 2048
+
+/** A validated batch: what to fetch, from where, how many at once, and under which key prefix. */
+export interface DownloadPlan {
+  readonly codes: readonly string[]
+  readonly baseUrl: string
+  readonly concurrency: number
+  readonly prefix: string
+}
+
+/** What a request falls back to for every field it leaves out, and the limits it must respect. */
+export interface RequestDefaults {
+  readonly codes: readonly string[]
+  readonly baseUrl: string
+  readonly concurrency: number
+  /** Default prefix and the root every requested prefix must lie inside. */
+  readonly keyPrefix: string
+  readonly allowLoopbackOrigins: boolean
+}
+
+/** The original flags downloader's batch, kept as the default. */
+export const DEFAULT_CODES: readonly string[] = Object.freeze([
+  'pms_1508850965.67096774',
+  'pms_1509723338.05097112',
+  'pms_1508125822.19716710',
+  'pms_1512614327.2483640',
+  'pms_1525853341.8312102',
+  'pms_1511228654.33099308',
+  'error',
+])
+
+// Codes become S3 keys and URL path segments, so only characters that are safe in both pass.
+const codeSchema = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, { error: 'must not be empty' }),
+  z.maxLength(MAX_CODE_LENGTH, { error: `must be at most ${MAX_CODE_LENGTH} characters` }),
+  z.regex(/^[A-Za-z0-9._-]*$/, { error: 'may only contain letters, digits, ".", "_" and "-"' }),
+  z.refine((code) => code !== '.' && code !== '..', { error: 'must not be "." or ".."' }),
+)
+
+const concurrencyRange = { error: `must be an integer from 1 to ${MAX_CONCURRENCY}` }
+
+const requestSchema = z.strictObject(
+  {
+    codes: z.optional(
+      z.array(codeSchema, { error: 'must be an array of strings' }).check(
+        z.minLength(1, { error: 'must not be empty' }),
+        z.maxLength(MAX_CODES, { error: `must hold at most ${MAX_CODES} codes` }),
+      ),
+    ),
+    baseUrl: z.optional(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.maxLength(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })),
+    ),
+    concurrency: z.optional(
+      z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
+    ),
+    prefix: z.optional(z.string({ error: 'must be a string' })),
+  },
+  { error: 'request must be a JSON object' },
+)
+
+/**
+ * Validates a download request (HTTP body, schedule input or direct-invoke event) and fills in
+ * the defaults. Throws ValidationError naming the offending field.
+ */
+export function parseDownloadRequest(input: unknown, defaults: RequestDefaults): DownloadPlan {
+  const parsed = requestSchema.safeParse(input ?? {})
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error.issues[0]))
+  const request = parsed.data
+
+  const baseUrl = request.baseUrl === undefined ? defaults.baseUrl : request.baseUrl.replace(/\/+$/, '')
+  const urlProblem = baseUrlProblem(baseUrl, defaults.allowLoopbackOrigins)
+  if (urlProblem !== undefined) throw new ValidationError(`baseUrl: ${urlProblem}`)
+
+  const prefix = request.prefix ?? defaults.keyPrefix
+  const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, defaults.keyPrefix)
+  if (prefixProblem !== undefined) throw new ValidationError(`prefix: ${prefixProblem}`)
+
+  return {
+    codes: request.codes ?? defaults.codes,
+    baseUrl,
+    concurrency: request.concurrency ?? defaults.concurrency,
+    prefix,
+  }
+}
+
+/** Why a key prefix is unsafe (empty segments, "." or "..", odd characters), or undefined if it is fine. */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > MAX_PREFIX_LENGTH) return `must be at most ${MAX_PREFIX_LENGTH} characters`
+  if (prefix === '') return undefined
+  const segments = prefix.endsWith('/') ? prefix.slice(0, -1).split('/') : prefix.split('/')
+  const safe = segments.every((s) => /^[A-Za-z0-9._-]+$/.test(s) && s !== '.' && s !== '..')
+  return safe ? undefined : 'must be path segments of letters, digits, ".", "_" and "-" separated by "/"'
+}
+
+function outsideRootProblem(prefix: string, root: string): string | undefined {
+  return prefix.startsWith(root) ? undefined : `must start with "${root}"`
+}
+
+function baseUrlProblem(baseUrl: string, allowLoopback: boolean): string | undefined {
+  const url = URL.parse(baseUrl)
+  if (url === null) return 'must be an absolute URL'
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https'
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials'
+  if (url.search !== '' || url.hash !== '') return 'must not contain a query or fragment'
+  if (!allowLoopback && isLoopbackHost(url.hostname)) return 'loopback origins are not allowed'
+  return undefined
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '[::1]' ||
+    hostname === '0.0.0.0' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  )
+}
+
+function describeIssue(issue: $ZodIssue | undefined): string {
+  if (issue === undefined) return 'request is invalid'
+  if (issue.code === 'unrecognized_keys') return `unknown field "${issue.keys.join('", "')}"`
+  if (issue.path.length === 0) return issue.message
+  const field = issue.path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .join('')
+  return `${field}: ${issue.message}`
+}

@@ -1,0 +1,23 @@
+import escapeHtml from 'escape-html'
+
+/** The index page. */
+export function indexPage(): string {
+  return '<h1>Index</h1>'
+}
+
+/** The greeting page; the name is escaped so it can never become markup. */
+export function helloPage(name: string): string {
+  return `<h1>hello, ${escapeHtml(name)}!</h1>`
+}
+
+/**
+ * Decodes a path segment once. API Gateway may already have decoded it, and a name may hold a
+ * literal "%", so a segment that is not valid percent-encoding is taken as it is.
+ */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}

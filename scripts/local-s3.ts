@@ -1,0 +1,35 @@
+import S3rver from 's3rver'
+
+/** Where the local S3 server of `npm start` listens and what it holds. */
+export const LOCAL_S3 = Object.freeze({
+  port: 4569,
+  directory: '.local-s3',
+  bucket: 'imgpull-local-images',
+})
+
+export interface LocalS3Options {
+  /** 0 picks a free port. */
+  readonly port: number
+  /** Folder the objects persist in. */
+  readonly directory: string
+  readonly buckets: readonly string[]
+  readonly silent?: boolean
+}
+
+export interface LocalS3 {
+  readonly endpoint: string
+  close(): Promise<void>
+}
+
+/** Starts an S3-protocol server on loopback, with the given buckets created. */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port,
+    directory: options.directory,
+    silent: options.silent ?? true,
+    configureBuckets: options.buckets.map((name) => ({ name })),
+  })
+  const { port } = await server.run()
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() }
+}
