@@ -1,0 +1,129 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createOriginAgent, httpImageSource } from '../../lib/adapters/httpImageSource.ts'
+import { s3ObjectSink } from '../../lib/adapters/s3ObjectSink.ts'
+import { loadDownloadConfig } from '../../lib/config.ts'
+import { createDownloader } from '../../lib/download/downloader.ts'
+import { jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { startTestS3, type TestS3 } from '../support/localS3.ts'
+
+let s3: TestS3
+let origin: OriginFixture | undefined
+
+beforeAll(async () => {
+  s3 = await startTestS3()
+})
+afterAll(async () => {
+  await s3.close()
+})
+afterEach(async () => {
+  await origin?.close()
+  origin = undefined
+})
+
+/** The downloader as the handler builds it, against the fixture origin and the local S3. */
+function downloaderFor(baseUrl: string, bucket = s3.bucket) {
+  const config = loadDownloadConfig({
+    BUCKET_NAME: bucket,
+    BASE_URL: baseUrl,
+    S3_ENDPOINT: s3.endpoint,
+    ALLOW_LOOPBACK_ORIGINS: 'true',
+  })
+  return createDownloader({
+    config,
+    source: httpImageSource(createOriginAgent()),
+    sink: s3ObjectSink(s3.client, config.bucket),
+  })
+}
+
+describe('Download engine against a real origin and a real local S3', () => {
+  it('stores 200s byte for byte with their Content-Type and counts 404 and 500 without storing them', async () => {
+    const flag = jpegBytes(1)
+    const photo = jpegBytes(2, 70_000)
+    origin = await startOrigin({
+      '/flag.jpg': { status: 200, body: flag, contentType: 'image/jpeg' },
+      '/photo.jpg': { status: 200, body: photo, contentType: 'image/png', delayMs: 30 },
+      '/broken.jpg': { status: 500, body: Buffer.from('boom') },
+    })
+
+    const result = await downloaderFor(origin.baseUrl)({ codes: ['FLAG', 'photo', 'missing', 'broken'], prefix: 'flags/it1/' })
+
+    expect(result.counter).toEqual({ ok: 2, not_found: 1, error: 1 })
+    expect(result.total).toBe(4)
+    expect(result.bucket).toBe(s3.bucket)
+    expect(result.prefix).toBe('flags/it1/')
+    expect(result.failures).toEqual([
+      { code: 'missing', status: 'not_found', httpStatus: 404, message: 'not found' },
+      { code: 'broken', status: 'error', httpStatus: 500, message: 'origin answered HTTP 500' },
+    ])
+    expect(await s3.getObject('flags/it1/flag.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
+    expect(await s3.getObject('flags/it1/photo.jpg')).toEqual({ body: photo, contentType: 'image/png' })
+    expect(await s3.getObject('flags/it1/missing.jpg')).toBeUndefined()
+    expect(await s3.getObject('flags/it1/broken.jpg')).toBeUndefined()
+    expect(origin.requests).toEqual(expect.arrayContaining(['/flag.jpg', '/photo.jpg', '/missing.jpg', '/broken.jpg']))
+  })
+
+  it('streams an image larger than one upload part whole into S3', async () => {
+    const large = jpegBytes(3, 12 * 1024 * 1024 + 123)
+    origin = await startOrigin({ '/large.jpg': { status: 200, body: large, contentType: 'image/jpeg' } })
+
+    const result = await downloaderFor(origin.baseUrl)({ codes: ['large'], prefix: 'flags/it2/' })
+
+    expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
+    const stored = await s3.getObject('flags/it2/large.jpg')
+    expect(stored?.body.length).toBe(large.length)
+    expect(stored?.body.equals(large)).toBe(true)
+  })
+
+  it.each([1, 3, 8])('keeps the origin at exactly %i requests in flight and reuses connections', async (cap) => {
+    const codes = Array.from({ length: 24 }, (_, i) => `img${i}`)
+    origin = await startOrigin(
+      Object.fromEntries(
+        codes.map((code, i) => [`/${code}.jpg`, { status: 200, body: jpegBytes(i), contentType: 'image/jpeg', delayMs: 20 }]),
+      ),
+    )
+
+    const result = await downloaderFor(origin.baseUrl)({ codes, concurrency: cap, prefix: `flags/cap${cap}/` })
+
+    expect(result.counter).toEqual({ ok: codes.length, not_found: 0, error: 0 })
+    expect(origin.maxInFlight).toBe(cap)
+    expect(origin.requests).toHaveLength(codes.length)
+    expect(origin.connections).toBeLessThanOrEqual(cap)
+    expect(await s3.listKeys()).toEqual(expect.arrayContaining(codes.map((code) => `flags/cap${cap}/${code}.jpg`)))
+  })
+
+  it('counts an origin that refuses connections as error for every code', async () => {
+    origin = await startOrigin({})
+    const closedBaseUrl = origin.baseUrl
+    await origin.close()
+    origin = undefined
+
+    const result = await downloaderFor(closedBaseUrl)({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
+
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 3 })
+    expect(result.failures.map((failure) => failure.message)).toEqual(
+      Array.from({ length: 3 }, () => expect.stringMatching(/^origin: .*ECONNREFUSED/)),
+    )
+  })
+
+  it('counts an S3 failure as error, loses no code and stores nothing', async () => {
+    origin = await startOrigin({
+      '/a.jpg': { status: 200, body: jpegBytes(4), contentType: 'image/jpeg' },
+      '/b.jpg': { status: 200, body: jpegBytes(5), contentType: 'image/jpeg' },
+    })
+
+    const result = await downloaderFor(origin.baseUrl, 'no-such-bucket')({ codes: ['a', 'b', 'gone'], prefix: 'flags/it4/' })
+
+    expect(result.counter).toEqual({ ok: 0, not_found: 1, error: 2 })
+    expect(result.failures.filter((failure) => failure.status === 'error').map((failure) => failure.message)).toEqual([
+      expect.stringMatching(/^store: /),
+      expect.stringMatching(/^store: /),
+    ])
+    expect((await s3.listKeys()).filter((key) => key.startsWith('flags/it4/'))).toEqual([])
+  })
+
+  it('rejects an invalid request before anything is fetched', async () => {
+    origin = await startOrigin({})
+    await expect(downloaderFor(origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\]: may only contain/)
+    expect(origin.requests).toEqual([])
+  })
+})

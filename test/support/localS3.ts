@@ -1,0 +1,48 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
+import { startLocalS3 } from '../../scripts/local-s3.ts'
+
+export interface TestS3 {
+  readonly endpoint: string
+  readonly bucket: string
+  readonly client: S3Client
+  /** An object's bytes and Content-Type, or undefined when there is no such key. */
+  getObject(key: string): Promise<{ body: Buffer; contentType: string | undefined } | undefined>
+  listKeys(): Promise<string[]>
+  close(): Promise<void>
+}
+
+/** A real local S3 server on a free loopback port, with one bucket, in a throwaway folder. */
+export async function startTestS3(bucket = 'imgpull-test-images'): Promise<TestS3> {
+  const directory = await mkdtemp(join(tmpdir(), 'imgpull-s3-'))
+  const server = await startLocalS3({ port: 0, directory, buckets: [bucket] })
+  const client = createS3Client({ s3Endpoint: server.endpoint })
+
+  return {
+    endpoint: server.endpoint,
+    bucket,
+    client,
+    async getObject(key) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+        const body = Buffer.from(await object.Body!.transformToByteArray())
+        return { body, contentType: object.ContentType }
+      } catch (error) {
+        if (error instanceof Error && error.name === 'NoSuchKey') return undefined
+        throw error
+      }
+    },
+    async listKeys() {
+      const listing = await client.send(new ListObjectsV2Command({ Bucket: bucket }))
+      return (listing.Contents ?? []).map((object) => object.Key ?? '').sort()
+    },
+    async close() {
+      client.destroy()
+      await server.close()
+      await rm(directory, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+export const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
+const serverlessBin = fileURLToPath(new URL('../../node_modules/serverless/bin/serverless.js', import.meta.url))
+
+/** A TCP port that was free a moment ago on loopback. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** The environment the Serverless CLI runs under in tests: stage local, pointed at the test's S3. */
+function cliEnv(s3Endpoint: string): NodeJS.ProcessEnv {
+  return { ...process.env, IMGPULL_LOCAL_S3_ENDPOINT: s3Endpoint, SLS_TELEMETRY_DISABLED: '1' }
+}
+
+export interface CliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs one Serverless CLI command to its end, with the Node.js running the tests. */
+export function runServerless(args: readonly string[], s3Endpoint = 'http://127.0.0.1:9'): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(s3Endpoint) })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+export interface Offline {
+  readonly httpUrl: string
+  readonly lambdaUrl: string
+  stop(): Promise<void>
+}
+
+/** Starts serverless-offline for stage local on free ports; resolves once it says it is ready. */
+export async function startOffline(s3Endpoint: string): Promise<Offline> {
+  const httpPort = await freePort()
+  const lambdaPort = await freePort()
+  const child = spawn(
+    process.execPath,
+    [serverlessBin, 'offline', 'start', '--stage', 'local', '--httpPort', `${httpPort}`, '--lambdaPort', `${lambdaPort}`],
+    { cwd: projectRoot, env: cliEnv(s3Endpoint) },
+  )
+  await untilReady(child)
+  return {
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+    stop: () => stop(child),
+  }
+}
+
+function untilReady(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = ''
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Server ready')) resolve()
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.on('exit', (code) => reject(new Error(`serverless offline exited with ${code}:\n${output}`)))
+  })
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    child.on('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest'
+import { ValidationError } from '../../../lib/errors.ts'
+import {
+  DEFAULT_CODES,
+  MAX_CODES,
+  keyPrefixProblem,
+  parseDownloadRequest,
+  type RequestDefaults,
+} from '../../../lib/download/request.ts'
+
+const defaults: RequestDefaults = {
+  codes: DEFAULT_CODES,
+  baseUrl: 'https://images.example.com/a1',
+  concurrency: 3,
+  keyPrefix: 'flags/',
+  allowLoopbackOrigins: false,
+}
+
+function rejection(input: unknown, overrides: Partial<RequestDefaults> = {}): ValidationError {
+  try {
+    parseDownloadRequest(input, { ...defaults, ...overrides })
+  } catch (error) {
+    if (error instanceof ValidationError) return error
+    throw error
+  }
+  throw new Error(`accepted ${JSON.stringify(input)}`)
+}
+
+describe('Function: parseDownloadRequest', () => {
+  it('fills every field from the defaults for an empty request', () => {
+    expect(parseDownloadRequest({}, defaults)).toEqual({
+      codes: DEFAULT_CODES,
+      baseUrl: defaults.baseUrl,
+      concurrency: 3,
+      prefix: 'flags/',
+    })
+    expect(parseDownloadRequest(undefined, defaults).codes).toBe(DEFAULT_CODES)
+  })
+
+  it('keeps the fields a request gives and trims trailing slashes from the base URL', () => {
+    const plan = parseDownloadRequest(
+      { codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img//', concurrency: 8, prefix: 'flags/2026/' },
+      defaults,
+    )
+    expect(plan).toEqual({ codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img', concurrency: 8, prefix: 'flags/2026/' })
+  })
+
+  it('keeps the original batch of seven codes as the default', () => {
+    expect(DEFAULT_CODES).toHaveLength(7)
+    expect(DEFAULT_CODES).toContain('error')
+  })
+
+  it.each([
+    ['a string', 'codes', /request must be a JSON object/],
+    ['an array', [], /request must be a JSON object/],
+    ['codes of the wrong type', { codes: 'abc' }, /^codes: must be an array of strings/],
+    ['a non-string code', { codes: ['a', 7] }, /^codes\[1\]: must be a string/],
+    ['an empty codes list', { codes: [] }, /^codes: must not be empty/],
+    ['an over-long codes list', { codes: Array.from({ length: MAX_CODES + 1 }, (_, i) => `c${i}`) }, /^codes: must hold at most/],
+    ['an empty code', { codes: [''] }, /^codes\[0\]: must not be empty/],
+    ['a code with a slash', { codes: ['../x'] }, /^codes\[0\]: may only contain/],
+    ['a code of dots', { codes: ['..'] }, /^codes\[0\]: must not be "\." or "\.\."/],
+    ['a 129-character code', { codes: ['x'.repeat(129)] }, /^codes\[0\]: must be at most 128/],
+    ['a fractional concurrency', { concurrency: 2.5 }, /^concurrency: must be an integer from 1 to 64/],
+    ['a concurrency of 0', { concurrency: 0 }, /^concurrency: must be an integer from 1 to 64/],
+    ['a concurrency of 65', { concurrency: 65 }, /^concurrency: must be an integer from 1 to 64/],
+    ['a string concurrency', { concurrency: '3' }, /^concurrency: must be an integer/],
+    ['a numeric base URL', { baseUrl: 5 }, /^baseUrl: must be a string/],
+    ['a relative base URL', { baseUrl: 'images/a1' }, /^baseUrl: must be an absolute URL/],
+    ['a file: base URL', { baseUrl: 'file:///etc' }, /^baseUrl: must use http or https/],
+    ['credentials in the base URL', { baseUrl: 'https://u:p@example.com' }, /^baseUrl: must not contain credentials/],
+    ['a query in the base URL', { baseUrl: 'https://example.com/a?x=1' }, /^baseUrl: must not contain a query/],
+    ['a prefix outside the configured one', { prefix: 'cats/' }, /^prefix: must start with "flags\/"/],
+    ['a prefix with ".."', { prefix: 'flags/../x/' }, /^prefix: must be path segments/],
+    ['an unknown field', { code: ['a'] }, /^unknown field "code"/],
+  ])('rejects %s with a message naming the field', (_, input, message) => {
+    const error = rejection(input)
+    expect(error.statusCode).toBe(400)
+    expect(error.message).toMatch(message)
+  })
+
+  it.each(['http://127.0.0.1:8701', 'http://localhost:8701', 'http://[::1]:8701'])(
+    'refuses the loopback origin %s unless loopback origins are allowed',
+    (baseUrl) => {
+      expect(rejection({ baseUrl }).message).toBe('baseUrl: loopback origins are not allowed')
+      expect(parseDownloadRequest({ baseUrl }, { ...defaults, allowLoopbackOrigins: true }).baseUrl).toBe(baseUrl)
+    },
+  )
+})
+
+describe('Function: keyPrefixProblem', () => {
+  it.each(['', 'flags/', 'flags/2026/', 'a.b_c-d/e'])('accepts %j', (prefix) => {
+    expect(keyPrefixProblem(prefix)).toBeUndefined()
+  })
+
+  it.each(['/flags/', 'flags//x/', './', 'flags/../', 'fl ags/', 'x'.repeat(257)])('refuses %j', (prefix) => {
+    expect(keyPrefixProblem(prefix)).toBeTypeOf('string')
+  })
+})

@@ -1,0 +1,89 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { ValidationError } from '../../lib/errors.ts'
+import { multiTriggerHandler } from '../../lib/middleware.ts'
+
+const context = {
+  functionName: 'imgpull-test-download',
+  awsRequestId: 'test-request',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context
+
+async function event<T>(name: string): Promise<T> {
+  return JSON.parse(await readFile(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as T
+}
+
+/** A core that echoes what it was given, or rejects it like the real parser does. */
+const echo = multiTriggerHandler(async (input) => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError('request must be a JSON object')
+  }
+  if ('explode' in input) throw new Error('database password is hunter2')
+  return { received: input }
+})
+
+describe('Function: multiTriggerHandler', () => {
+  it('unwraps an HTTP API event to its JSON body and answers JSON 200', async () => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await echo(httpEvent, context)
+    expect(response).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ received: JSON.parse(httpEvent.body ?? '') }),
+    })
+  })
+
+  it('decodes a base64 body', async () => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const encoded = { ...httpEvent, isBase64Encoded: true, body: Buffer.from('{"codes":["a"]}').toString('base64') }
+    expect(await echo(encoded, context)).toMatchObject({ statusCode: 200, body: '{"received":{"codes":["a"]}}' })
+  })
+
+  it('treats an HTTP request without a body as an empty request', async () => {
+    const { body: _, ...withoutBody } = await event<APIGatewayProxyEventV2>('download-http')
+    expect(await echo(withoutBody, context)).toMatchObject({ statusCode: 200, body: '{"received":{}}' })
+  })
+
+  it.each([
+    ['not JSON', '{codes:', 'body must be valid JSON'],
+    ['a JSON array', '["a"]', 'request must be a JSON object'],
+  ])('answers a body that is %s with 400 and a JSON message', async (_, body, message) => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await echo({ ...httpEvent, body }, context)
+    expect(response).toEqual({
+      statusCode: 400,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message }),
+    })
+  })
+
+  it('answers an unexpected failure with a bare 500 that reveals nothing', async () => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await echo({ ...httpEvent, body: '{"explode":true}' }, context)
+    expect(response).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Internal Server Error' }),
+    })
+  })
+
+  it('passes a direct invoke through and returns the plain result', async () => {
+    const direct = await event<Record<string, unknown>>('download-direct')
+    expect(await echo(direct, context)).toEqual({ received: direct })
+  })
+
+  it('passes a schedule input through as it is', async () => {
+    const scheduleInput = await event<Record<string, unknown>>('download-schedule')
+    expect(await echo(scheduleInput, context)).toEqual({ received: scheduleInput })
+  })
+
+  it('treats a schedule rule event without input as an empty request', async () => {
+    const ruleEvent = { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }
+    expect(await echo(ruleEvent, context)).toEqual({ received: {} })
+  })
+
+  it('throws a typed error to a direct invoker', async () => {
+    await expect(echo(['a'], context)).rejects.toThrow(ValidationError)
+  })
+})
