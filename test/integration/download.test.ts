@@ -100,9 +100,8 @@ describe('Download engine against a real origin and a real local S3', () => {
     const result = await downloaderFor(closedBaseUrl)({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 3 })
-    expect(result.failures.map((failure) => failure.message)).toEqual(
-      Array.from({ length: 3 }, () => expect.stringMatching(/^origin: .*ECONNREFUSED/)),
-    )
+    for (const failure of result.failures) expect(failure.message).toMatch(/^origin: .*ECONNREFUSED/)
+    expect(result.failures.map((failure) => failure.code)).toEqual(['a', 'b', 'c'])
   })
 
   it('counts an S3 failure as error, loses no code and stores nothing', async () => {

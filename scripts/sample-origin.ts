@@ -1,0 +1,22 @@
+// `npm run sample-origin`: a stand-in image server on 127.0.0.1:8701 for trying imgpull locally.
+// Every /NAME.jpg answers a tiny JPEG, except names starting with "error" or "missing", which are 404.
+import { createServer } from 'node:http'
+
+const PORT = 8701
+// A 1x1 pixel JPEG.
+const PIXEL = Buffer.from(
+  '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
+  'base64',
+)
+
+const server = createServer((req, res) => {
+  const name = /^\/([^/]+)\.jpg$/.exec(req.url ?? '')?.[1]
+  if (req.method !== 'GET' || name === undefined || /^(error|missing)/.test(name)) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+    return
+  }
+  res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': PIXEL.length }).end(PIXEL)
+})
+
+server.listen(PORT, '127.0.0.1', () => console.log(`sample origin on http://127.0.0.1:${PORT}`))
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)))
