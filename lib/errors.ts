@@ -29,7 +29,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Whether an error is one whose message is meant for the caller. */
-export function isClientError(error: unknown): error is ClientError {
-  return error instanceof ClientError
+/**
+ * Whether an error's message is meant for the caller: a 4xx marked `expose`, by middy's
+ * convention, so middy's own HttpErrors (e.g. the router's 404) count as well as ours.
+ */
+export function isClientError(error: unknown): error is Error & { statusCode: number } {
+  if (!(error instanceof Error)) return false
+  const { statusCode, expose } = error as Error & { statusCode?: unknown; expose?: unknown }
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && expose !== false
 }

@@ -91,6 +91,21 @@ describe('Download engine against a real origin and a real local S3', () => {
     expect(await s3.listKeys()).toEqual(expect.arrayContaining(codes.map((code) => `flags/cap${cap}/${code}.jpg`)))
   })
 
+  it('counts a body cut off mid-stream as error and stores no partial object', async () => {
+    origin = await startOrigin({
+      '/cut.jpg': { status: 200, body: jpegBytes(6, 200_000), contentType: 'image/jpeg', resetAfterBytes: 1000 },
+      '/whole.jpg': { status: 200, body: jpegBytes(7), contentType: 'image/jpeg' },
+    })
+
+    const result = await downloaderFor(origin.baseUrl)({ codes: ['cut', 'whole'], prefix: 'flags/it5/' })
+
+    expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
+    expect(result.failures).toEqual([
+      { code: 'cut', status: 'error', httpStatus: 200, message: expect.stringMatching(/^origin: /) as string },
+    ])
+    expect((await s3.listKeys()).filter((key) => key.startsWith('flags/it5/'))).toEqual(['flags/it5/whole.jpg'])
+  })
+
   it('counts an origin that refuses connections as error for every code', async () => {
     origin = await startOrigin({})
     const closedBaseUrl = origin.baseUrl

@@ -8,6 +8,8 @@ export interface OriginBehaviour {
   readonly contentType?: string
   /** Time before the answer, to keep requests in flight together. */
   readonly delayMs?: number
+  /** Promise the whole body, send only this many bytes of it, then reset the connection. */
+  readonly resetAfterBytes?: number
 }
 
 export interface OriginFixture {
@@ -42,6 +44,12 @@ export async function startOrigin(routes: Record<string, OriginBehaviour>): Prom
     const answer = () => {
       const headers: Record<string, string> = {}
       if (behaviour.contentType !== undefined) headers['content-type'] = behaviour.contentType
+      if (behaviour.resetAfterBytes !== undefined && behaviour.body !== undefined) {
+        headers['content-length'] = String(behaviour.body.length)
+        res.writeHead(behaviour.status, headers)
+        res.write(behaviour.body.subarray(0, behaviour.resetAfterBytes), () => res.destroy())
+        return
+      }
       res.writeHead(behaviour.status, headers)
       res.end(behaviour.body)
     }
