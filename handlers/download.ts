@@ -8,7 +8,7 @@ import { multiTriggerHandler } from '../lib/middleware.ts'
 const config = loadDownloadConfig()
 const download = createDownloader({
   config,
-  source: httpImageSource(createOriginAgent()),
+  source: httpImageSource(createOriginAgent(config.originTimeouts)),
   sink: s3ObjectSink(createS3Client(config), config.bucket),
 })
 

@@ -1,5 +1,16 @@
 import { ConfigError } from './errors.ts'
+import type { RetryPolicy } from './download/retry.ts'
 import { MAX_CONCURRENCY, keyPrefixProblem } from './download/request.ts'
+
+/** How long an origin may take, per attempt, before the attempt fails as `timeout`. */
+export interface OriginTimeouts {
+  /** To open the TCP (and TLS) connection. */
+  readonly connectTimeoutMs: number
+  /** From sending the request to having all response headers. */
+  readonly headersTimeoutMs: number
+  /** The longest silence between two chunks of the body. */
+  readonly bodyTimeoutMs: number
+}
 
 /** Everything the download function reads from its environment, validated once at cold start. */
 export interface DownloadConfig {
@@ -15,6 +26,12 @@ export interface DownloadConfig {
   readonly s3Endpoint: string | undefined
   /** Whether origins on loopback addresses are accepted (only for local runs). */
   readonly allowLoopbackOrigins: boolean
+  readonly originTimeouts: OriginTimeouts
+  readonly retry: RetryPolicy
+  /** The largest image stored; a larger one is `too_large`. */
+  readonly maxImageBytes: number
+  /** Time kept back before the Lambda timeout to abort running downloads and answer. */
+  readonly deadlineReserveMs: number
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -22,6 +39,24 @@ type Env = Readonly<Record<string, string | undefined>>
 export const DEFAULT_BASE_URL = 'https://i1.mifile.cn/a1'
 export const DEFAULT_CONCURRENCY = 3
 export const DEFAULT_KEY_PREFIX = 'flags/'
+
+// Defaults sized for a 29 s function behind API Gateway's 30 s: an origin that never answers
+// fails after 3 attempts × 5 s of waiting for headers plus backoff, with time to spare.
+export const DEFAULT_ORIGIN_TIMEOUTS: OriginTimeouts = {
+  connectTimeoutMs: 3000,
+  headersTimeoutMs: 5000,
+  bodyTimeoutMs: 5000,
+}
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 2000,
+  maxRetryAfterMs: 5000,
+}
+export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+export const DEFAULT_DEADLINE_RESERVE_MS = 2000
+
+const MINUTE_MS = 60_000
 
 /** Reads and validates the download function's environment; throws ConfigError naming the variable. */
 export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
@@ -32,6 +67,20 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
     keyPrefix: keyPrefix(env, 'KEY_PREFIX', DEFAULT_KEY_PREFIX),
     s3Endpoint: optionalHttpUrl(env, 'S3_ENDPOINT'),
     allowLoopbackOrigins: boolean(env, 'ALLOW_LOOPBACK_ORIGINS', false),
+    originTimeouts: Object.freeze({
+      connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
+      headersTimeoutMs: integerInRange(env, 'HEADERS_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.headersTimeoutMs, 1, MINUTE_MS),
+      bodyTimeoutMs: integerInRange(env, 'BODY_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.bodyTimeoutMs, 1, MINUTE_MS),
+    }),
+    retry: Object.freeze({
+      maxAttempts: integerInRange(env, 'MAX_ATTEMPTS', DEFAULT_RETRY.maxAttempts, 1, 10),
+      baseDelayMs: integerInRange(env, 'RETRY_BASE_DELAY_MS', DEFAULT_RETRY.baseDelayMs, 0, MINUTE_MS),
+      maxDelayMs: integerInRange(env, 'RETRY_MAX_DELAY_MS', DEFAULT_RETRY.maxDelayMs, 0, MINUTE_MS),
+      maxRetryAfterMs: integerInRange(env, 'RETRY_AFTER_MAX_MS', DEFAULT_RETRY.maxRetryAfterMs, 0, MINUTE_MS),
+    }),
+    // S3 takes objects up to 5 TiB; a Lambda has no business fetching more than 1 GiB of one image.
+    maxImageBytes: integerInRange(env, 'MAX_IMAGE_BYTES', DEFAULT_MAX_IMAGE_BYTES, 1, 1024 ** 3),
+    deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
   })
 }
 

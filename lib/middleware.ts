@@ -29,8 +29,16 @@ export function httpApiHandler(handler: HttpRouteHandler) {
   return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(jsonErrors())
 }
 
+/** What a core may know of the invocation running it, without knowing it is a Lambda. */
+export interface Invocation {
+  /** Aborts shortly before the function's timeout. */
+  readonly signal: AbortSignal
+  /** Time left before the function's timeout. */
+  readonly remainingMs: () => number
+}
+
 /** The core a multi-trigger function runs: a plain input in, a plain result out. */
-export type TriggerHandler<TResult> = (input: unknown, signal: AbortSignal) => Promise<TResult>
+export type TriggerHandler<TResult> = (input: unknown, invocation: Invocation) => Promise<TResult>
 
 interface TriggerState extends Record<string, unknown> {
   viaHttp?: boolean
@@ -66,6 +74,7 @@ function triggerAdapter(): MiddlewareObj<unknown, unknown, Error, Context, Trigg
 /** Wraps a core so that HTTP, schedule and direct invokes all reach it the same way. */
 export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>) {
   return middy<unknown, unknown, Error, Context, TriggerState>(
-    (input: unknown, _context: Context, { signal }: { signal: AbortSignal }) => core(input, signal),
+    (input: unknown, context: Context, { signal }: { signal: AbortSignal }) =>
+      core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis() }),
   ).use(triggerAdapter())
 }

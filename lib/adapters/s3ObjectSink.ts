@@ -1,10 +1,14 @@
-import { S3Client } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import type { ObjectSink } from '../download/ports.ts'
+import type { ObjectSink, OriginValidators } from '../download/ports.ts'
 
 // S3's minimum part: an image smaller than this goes up as one PutObject, larger ones in parts,
 // so memory stays at one part per download whatever the image size.
 const PART_SIZE_BYTES = 5 * 1024 * 1024
+
+// User metadata keys (x-amz-meta-*) the origin's validators are kept under.
+const ETAG_METADATA = 'origin-etag'
+const LAST_MODIFIED_METADATA = 'origin-last-modified'
 
 /** Where the S3 client connects: AWS itself, or an S3-compatible server for local runs. */
 export interface S3Target {
@@ -14,33 +18,60 @@ export interface S3Target {
 // The local S3 server accepts any signature made with its well-known development keys.
 const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 
+// A stalled S3 connection fails its request (the SDK then retries it) instead of holding a download.
+const S3_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000 }
+
 /** Builds the S3 client: the default AWS chain, or path-style access to a local endpoint. */
 export function createS3Client({ s3Endpoint }: S3Target): S3Client {
-  if (s3Endpoint === undefined) return new S3Client({})
+  if (s3Endpoint === undefined) return new S3Client({ requestHandler: S3_TIMEOUTS })
   return new S3Client({
     endpoint: s3Endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
     credentials: LOCAL_S3_CREDENTIALS,
+    requestHandler: S3_TIMEOUTS,
   })
 }
 
 /**
- * An ObjectSink that streams each object into one bucket. A failed or aborted upload leaves
- * no object: a single-part upload is sent only once its body has been read whole, and a
- * multipart upload is aborted on error.
+ * An ObjectSink that streams each object into one bucket. An object appears only whole: a
+ * single-part upload is sent once its body has been read to the end, a multipart upload is
+ * completed only then and aborted otherwise. Every part carries a CRC32 that S3 checks.
  */
 export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
   return {
-    async put({ key, body, contentType }, signal) {
+    async validatorsOf(key, signal) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+        const etag = head.Metadata?.[ETAG_METADATA]
+        const lastModified = head.Metadata?.[LAST_MODIFIED_METADATA]
+        return { ...(etag === undefined ? {} : { etag }), ...(lastModified === undefined ? {} : { lastModified }) }
+      } catch (error) {
+        // Without s3:ListBucket, S3 answers a HEAD of a missing key with 403 rather than 404.
+        const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined
+        if (status === 404 || status === 403) return undefined
+        throw error
+      }
+    },
+
+    async put({ key, body, contentType, validators }, signal) {
+      signal.throwIfAborted()
       const upload = new Upload({
         client,
-        params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ChecksumAlgorithm: 'CRC32',
+          Metadata: metadataOf(validators),
+        },
         partSize: PART_SIZE_BYTES,
         queueSize: 1,
         leavePartsOnError: false,
       })
-      const abort = () => void upload.abort()
+      // Failing the body, rather than Upload.abort(), lets the upload abort its parts before it rejects.
+      const abort = () => body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
       signal.addEventListener('abort', abort, { once: true })
       try {
         await upload.done()
@@ -49,4 +80,16 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
       }
     },
   }
+}
+
+/** Validators as user metadata; a value S3 could not carry in a header is left out. */
+function metadataOf(validators: OriginValidators): Record<string, string> {
+  const metadata: Record<string, string> = {}
+  if (isHeaderSafe(validators.etag)) metadata[ETAG_METADATA] = validators.etag
+  if (isHeaderSafe(validators.lastModified)) metadata[LAST_MODIFIED_METADATA] = validators.lastModified
+  return metadata
+}
+
+function isHeaderSafe(value: string | undefined): value is string {
+  return value !== undefined && value.length <= 256 && /^[\x20-\x7e]+$/.test(value)
 }

@@ -1,5 +1,5 @@
 import type { DownloadConfig } from '../config.ts'
-import { runDownloads, type DownloadReport } from './engine.ts'
+import { runDownloads, type DownloadReport, type EngineSettings } from './engine.ts'
 import type { ImageSource, ObjectSink } from './ports.ts'
 import { DEFAULT_CODES, parseDownloadRequest, type RequestDefaults } from './request.ts'
 
@@ -12,8 +12,14 @@ export interface DownloaderDeps {
   readonly sink: ObjectSink
 }
 
+/** How much time the caller gives the batch. Without it, the batch runs to its end. */
+export interface TimeLimit {
+  readonly signal?: AbortSignal
+  readonly remainingMs?: () => number
+}
+
 /** Validates a raw request, runs the batch and reports it. The one entry point every trigger uses. */
-export type Downloader = (input: unknown, signal?: AbortSignal) => Promise<DownloadResult>
+export type Downloader = (input: unknown, limit?: TimeLimit) => Promise<DownloadResult>
 
 /** Binds the engine to its configuration and ports, once per container. */
 export function createDownloader({ config, source, sink }: DownloaderDeps): Downloader {
@@ -24,10 +30,15 @@ export function createDownloader({ config, source, sink }: DownloaderDeps): Down
     keyPrefix: config.keyPrefix,
     allowLoopbackOrigins: config.allowLoopbackOrigins,
   }
-  return async (input, signal) => {
+  const settings: EngineSettings = {
+    maxImageBytes: config.maxImageBytes,
+    retry: config.retry,
+    deadlineReserveMs: config.deadlineReserveMs,
+  }
+  return async (input, limit = {}) => {
     const plan = parseDownloadRequest(input, defaults)
-    const report = await runDownloads(plan, signal === undefined ? { source, sink } : { source, sink, signal })
-    const { counter, total, prefix, elapsedMs, failures } = report
-    return { counter, total, bucket: config.bucket, prefix, elapsedMs, failures }
+    const report = await runDownloads(plan, settings, { source, sink, ...limit })
+    const { counter, unchanged, bytes, total, prefix, elapsedMs, failures } = report
+    return { counter, unchanged, bytes, total, bucket: config.bucket, prefix, elapsedMs, failures }
   }
 }

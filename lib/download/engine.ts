@@ -1,6 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import pLimit from 'p-limit'
+import { startDeadline, type Deadline } from './deadline.ts'
+import {
+  DownloadError,
+  deadlineFailure,
+  httpFailure,
+  originFailure,
+  storeFailure,
+  type FailureReason,
+} from './failures.ts'
+import { guardImageBody } from './imageGuard.ts'
+import type { ImageSource, ObjectSink, OriginResponse, OriginValidators } from './ports.ts'
 import type { DownloadPlan } from './request.ts'
-import type { ImageSource, ObjectSink } from './ports.ts'
+import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry.ts'
 
 export type DownloadStatus = 'ok' | 'not_found' | 'error'
 
@@ -8,7 +20,10 @@ export type DownloadStatus = 'ok' | 'not_found' | 'error'
 export interface DownloadFailure {
   readonly code: string
   readonly status: Exclude<DownloadStatus, 'ok'>
-  /** The origin's status, when it answered. */
+  readonly reason: FailureReason
+  /** Requests made to the origin for this code; 0 when none was started. */
+  readonly attempts: number
+  /** The origin's status, when a failure came from its answer. */
   readonly httpStatus?: number
   readonly message: string
 }
@@ -16,29 +31,48 @@ export interface DownloadFailure {
 /** The outcome of one batch: every requested code is counted exactly once. */
 export interface DownloadReport {
   readonly counter: Record<DownloadStatus, number>
+  /** Codes counted `ok` because the origin answered 304: the stored object was left as it was. */
+  readonly unchanged: number
+  /** Bytes stored by this run. */
+  readonly bytes: number
   readonly total: number
   readonly prefix: string
   readonly elapsedMs: number
   readonly failures: DownloadFailure[]
 }
 
+/** The limits every run works within, from the function's configuration. */
+export interface EngineSettings {
+  readonly maxImageBytes: number
+  readonly retry: RetryPolicy
+  /** Time kept back before the deadline to abort running downloads, clean up and answer. */
+  readonly deadlineReserveMs: number
+}
+
 export interface DownloadPorts {
   readonly source: ImageSource
   readonly sink: ObjectSink
-  /** Aborts the downloads still running, e.g. before the Lambda deadline. */
+  /** Aborts the run from outside; what is cut short is reported as `deadline`. */
   readonly signal?: AbortSignal
+  /** Time left before the invocation is stopped (Lambda's getRemainingTimeInMillis); none means no deadline. */
+  readonly remainingMs?: () => number
   readonly now?: () => number
+  readonly random?: () => number
 }
 
-type Outcome = { readonly status: 'ok' } | DownloadFailure
+type Outcome =
+  | { readonly status: 'ok'; readonly unchanged: boolean; readonly bytes: number }
+  | DownloadFailure
 
-const FALLBACK_CONTENT_TYPE = 'application/octet-stream'
-
-/** Maps an origin's HTTP status to the status it is counted under, as the original downloader did. */
-export function statusForHttp(httpStatus: number): DownloadStatus {
-  if (httpStatus === 200) return 'ok'
-  if (httpStatus === 404) return 'not_found'
-  return 'error'
+interface Run {
+  readonly plan: DownloadPlan
+  readonly settings: EngineSettings
+  readonly ports: DownloadPorts
+  readonly deadline: Deadline
+  readonly now: () => number
+  /** The mean time a finished code took so far in this run: what starting one more is expected to cost. */
+  typicalMs(): number
+  recordMs(ms: number): void
 }
 
 /** The S3 key a code is stored under. */
@@ -53,27 +87,58 @@ export function imageUrl(baseUrl: string, code: string): string {
 
 /**
  * Downloads every code of the plan from the source into the sink, at most `plan.concurrency`
- * at a time, and counts each code under exactly one status. Never rejects for a single code.
+ * at a time, retrying in the slot it holds, and counts each code under exactly one status.
+ * Never rejects for a single code; stops starting and aborts downloads when time runs out.
  */
-export async function runDownloads(plan: DownloadPlan, ports: DownloadPorts): Promise<DownloadReport> {
+export async function runDownloads(
+  plan: DownloadPlan,
+  settings: EngineSettings,
+  ports: DownloadPorts,
+): Promise<DownloadReport> {
   const now = ports.now ?? (() => performance.now())
-  const signal = ports.signal ?? new AbortController().signal
   const startedAt = now()
+  const deadline = startDeadline(ports.remainingMs, settings.deadlineReserveMs, ports.signal)
+  let finishedMs = 0
+  let finished = 0
+  const run: Run = {
+    plan,
+    settings,
+    ports,
+    deadline,
+    now,
+    typicalMs: () => (finished === 0 ? 0 : finishedMs / finished),
+    recordMs: (ms) => {
+      finishedMs += ms
+      finished += 1
+    },
+  }
+
   // One limiter per run: the cap is per invocation, and a shared limiter would couple runs.
   const limit = pLimit(plan.concurrency)
-
-  const outcomes = await Promise.all(
-    plan.codes.map((code) => limit(() => downloadOne(code, plan, ports, signal))),
-  )
+  let outcomes: Outcome[]
+  try {
+    outcomes = await Promise.all(plan.codes.map((code) => limit(() => downloadCode(code, run))))
+  } finally {
+    deadline.dispose()
+  }
 
   const counter: Record<DownloadStatus, number> = { ok: 0, not_found: 0, error: 0 }
   const failures: DownloadFailure[] = []
+  let unchanged = 0
+  let bytes = 0
   for (const outcome of outcomes) {
     counter[outcome.status] += 1
-    if (outcome.status !== 'ok') failures.push(outcome)
+    if (outcome.status === 'ok') {
+      if (outcome.unchanged) unchanged += 1
+      bytes += outcome.bytes
+    } else {
+      failures.push(outcome)
+    }
   }
   return {
     counter,
+    unchanged,
+    bytes,
     total: plan.codes.length,
     prefix: plan.prefix,
     elapsedMs: Math.round(now() - startedAt),
@@ -81,52 +146,116 @@ export async function runDownloads(plan: DownloadPlan, ports: DownloadPorts): Pr
   }
 }
 
-async function downloadOne(
-  code: string,
-  plan: DownloadPlan,
-  { source, sink }: DownloadPorts,
-  signal: AbortSignal,
-): Promise<Outcome> {
-  let response
-  try {
-    response = await source.get(imageUrl(plan.baseUrl, code), signal)
-  } catch (error) {
-    return { code, status: 'error', message: `origin: ${messageOf(error)}` }
-  }
+async function downloadCode(code: string, run: Run): Promise<Outcome> {
+  if (!run.deadline.allowsStart(run.typicalMs())) return failed(code, deadlineFailure(), 0)
+  const startedAt = run.now()
+  const outcome = await downloadWithRetries(code, run)
+  if (outcome.status === 'ok' || outcome.reason !== 'deadline') run.recordMs(run.now() - startedAt)
+  return outcome
+}
 
-  const status = statusForHttp(response.status)
-  if (status !== 'ok') {
-    await response.discard().catch(() => undefined)
-    return {
-      code,
-      status,
-      httpStatus: response.status,
-      message: status === 'not_found' ? 'not found' : `origin answered HTTP ${response.status}`,
+async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
+  const { plan, settings, ports, deadline } = run
+  const { signal } = deadline
+  const key = objectKey(plan.prefix, code)
+
+  let validators: OriginValidators | undefined
+  if (!plan.force) {
+    try {
+      validators = await ports.sink.validatorsOf(key, signal)
+    } catch (error) {
+      return failed(code, signal.aborted ? deadlineFailure() : storeFailure(error), 0)
     }
   }
 
-  try {
-    await sink.put(
-      {
-        key: objectKey(plan.prefix, code),
-        body: response.body,
-        contentType: response.contentType ?? FALLBACK_CONTENT_TYPE,
-      },
-      signal,
-    )
-    return { status: 'ok' }
-  } catch (error) {
-    // A body that broke mid-stream fails the upload too; blame the side that actually failed.
-    const message = response.body.errored
-      ? `origin: ${messageOf(response.body.errored)}`
-      : `store: ${messageOf(error)}`
-    response.body.destroy()
-    return { code, status: 'error', httpStatus: response.status, message }
+  const policy = settings.retry
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const stored = await fetchAndStore(imageUrl(plan.baseUrl, code), key, validators, run)
+      return { status: 'ok', ...stored }
+    } catch (error) {
+      if (signal.aborted) return failed(code, deadlineFailure(), attempt)
+      const failure = error instanceof DownloadError ? error : originFailure(error)
+      if (!failure.retryable || attempt >= policy.maxAttempts) return failed(code, failure, attempt)
+      if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {
+        const waitS = Math.ceil(failure.retryAfterMs / 1000)
+        return failed(code, failure, attempt, `${failure.message}, Retry-After ${waitS} s is beyond the wait allowed`)
+      }
+      const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, policy, ports.random)
+      // Too little time for another attempt: the code failed for what the last attempt met.
+      if (!deadline.allowsStart(delayMs + run.typicalMs())) return failed(code, failure, attempt)
+      try {
+        await sleep(delayMs, undefined, { signal })
+      } catch {
+        return failed(code, deadlineFailure(), attempt)
+      }
+    }
   }
 }
 
-function messageOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
-  return `${error.message}${cause}`
+/** One attempt: a (conditional) GET, checks on the answer, and the body streamed into the sink. */
+async function fetchAndStore(
+  url: string,
+  key: string,
+  validators: OriginValidators | undefined,
+  { settings, ports, deadline: { signal } }: Run,
+): Promise<{ unchanged: boolean; bytes: number }> {
+  let response: OriginResponse
+  try {
+    response = await ports.source.get(validators === undefined ? { url, signal } : { url, signal, validators })
+  } catch (error) {
+    throw originFailure(error)
+  }
+
+  const { status, headers } = response
+  if (status === 304 && validators !== undefined) {
+    await discard(response)
+    return { unchanged: true, bytes: 0 }
+  }
+  if (status !== 200) {
+    await discard(response)
+    throw httpFailure(status, parseRetryAfter(headers.retryAfter))
+  }
+  if (headers.contentLength !== undefined && headers.contentLength > settings.maxImageBytes) {
+    response.body.destroy()
+    throw new DownloadError('too_large', `Content-Length ${headers.contentLength} is over ${settings.maxImageBytes} bytes`)
+  }
+
+  const image = await guardImageBody(response.body, {
+    maxBytes: settings.maxImageBytes,
+    expectedBytes: headers.contentLength,
+  })
+  try {
+    await ports.sink.put(
+      { key, body: image.body, contentType: image.contentType, validators: validatorsOf(response) },
+      signal,
+    )
+  } catch (error) {
+    image.body.destroy()
+    // A body that broke mid-stream fails the upload too; blame the side that actually failed.
+    throw image.failure() ?? storeFailure(error)
+  }
+  return { unchanged: false, bytes: image.bytesRead() }
+}
+
+function validatorsOf({ headers }: OriginResponse): OriginValidators {
+  return {
+    ...(headers.etag === undefined ? {} : { etag: headers.etag }),
+    ...(headers.lastModified === undefined ? {} : { lastModified: headers.lastModified }),
+  }
+}
+
+async function discard(response: OriginResponse): Promise<void> {
+  await response.discard().catch(() => undefined)
+}
+
+function failed(code: string, failure: DownloadError, attempts: number, message = failure.message): DownloadFailure {
+  return {
+    code,
+    status: failure.reason === 'not_found' ? 'not_found' : 'error',
+    reason: failure.reason,
+    attempts,
+    ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
+    message,
+  }
 }

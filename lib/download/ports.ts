@@ -1,27 +1,69 @@
 import type { Readable } from 'node:stream'
 
+/** What an origin said about the version of an image it served, kept to ask "has it changed?" later. */
+export interface OriginValidators {
+  readonly etag?: string
+  readonly lastModified?: string
+}
+
+/** One image request; validators make it conditional, so an unchanged image answers 304. */
+export interface ImageRequest {
+  readonly url: string
+  readonly signal: AbortSignal
+  readonly validators?: OriginValidators
+}
+
+/** The headers of an origin's answer that the engine acts on. */
+export interface OriginHeaders extends OriginValidators {
+  readonly contentLength?: number
+  /** The raw `Retry-After` value, seconds or an HTTP date. */
+  readonly retryAfter?: string
+}
+
 /** An origin's answer to one image request. The body must be read or discarded. */
 export interface OriginResponse {
   readonly status: number
-  readonly contentType: string | undefined
+  readonly headers: OriginHeaders
+  /** The body; its errors are TransportErrors. */
   readonly body: Readable
   /** Releases an unread body so its connection can be reused. */
   discard(): Promise<void>
 }
 
-/** Where images come from: one GET per URL. Rejects on network failure. */
-export interface ImageSource {
-  get(url: string, signal: AbortSignal): Promise<OriginResponse>
+/** Why a connection to an origin failed, in words the engine can act on. */
+export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network'
+
+/** A failure of the connection rather than of the origin's answer; worth another attempt. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError'
+  readonly reason: TransportFailure
+
+  constructor(reason: TransportFailure, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
 }
 
-/** One object to store, streamed. */
+/** Where images come from: one GET per request. Rejects with a TransportError on network failure. */
+export interface ImageSource {
+  get(request: ImageRequest): Promise<OriginResponse>
+}
+
+/** One object to store, streamed, with the origin validators it was served under. */
 export interface ObjectToStore {
   readonly key: string
   readonly body: Readable
   readonly contentType: string
+  readonly validators: OriginValidators
 }
 
-/** Where images go. Resolves only once the whole object is stored; rejects otherwise. */
+/** Where images go. */
 export interface ObjectSink {
+  /** The origin validators a stored object was saved with, or undefined when there is no object. */
+  validatorsOf(key: string, signal: AbortSignal): Promise<OriginValidators | undefined>
+  /**
+   * Stores the object. Resolves only once the whole object is stored; if the body fails or the
+   * signal aborts, rejects and leaves whatever was stored under the key before untouched.
+   */
   put(object: ObjectToStore, signal: AbortSignal): Promise<void>
 }

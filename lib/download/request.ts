@@ -14,6 +14,8 @@ export interface DownloadPlan {
   readonly baseUrl: string
   readonly concurrency: number
   readonly prefix: string
+  /** Fetch every image whole, even when the stored copy is still current at the origin. */
+  readonly force: boolean
 }
 
 /** What a request falls back to for every field it leaves out, and the limits it must respect. */
@@ -64,6 +66,7 @@ const requestSchema = z.strictObject(
       z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
     ),
     prefix: z.optional(z.string({ error: 'must be a string' })),
+    force: z.optional(z.boolean({ error: 'must be true or false' })),
   },
   { error: 'request must be a JSON object' },
 )
@@ -90,6 +93,7 @@ export function parseDownloadRequest(input: unknown, defaults: RequestDefaults):
     baseUrl,
     concurrency: request.concurrency ?? defaults.concurrency,
     prefix,
+    force: request.force ?? false,
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
 import { runServerless, startOffline, type Offline } from '../support/serverless.ts'
 
@@ -15,7 +15,7 @@ const flag = jpegBytes(7)
 beforeAll(async () => {
   // The stage local bucket name, as serverless.yml gives it to the functions.
   s3 = await startTestS3('imgpull-local-images')
-  origin = await startOrigin({ '/a.jpg': { status: 200, body: flag, contentType: 'image/jpeg' } })
+  origin = await startOrigin({ '/a.jpg': image(flag) })
 })
 afterAll(async () => {
   await origin.close()

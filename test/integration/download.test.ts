@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createOriginAgent, httpImageSource } from '../../lib/adapters/httpImageSource.ts'
-import { s3ObjectSink } from '../../lib/adapters/s3ObjectSink.ts'
-import { loadDownloadConfig } from '../../lib/config.ts'
-import { createDownloader } from '../../lib/download/downloader.ts'
-import { jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { downloaderFor } from '../support/downloader.ts'
+import { image, jpegBytes, resetMidBody, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
 
 let s3: TestS3
@@ -20,43 +17,37 @@ afterEach(async () => {
   origin = undefined
 })
 
-/** The downloader as the handler builds it, against the fixture origin and the local S3. */
-function downloaderFor(baseUrl: string, bucket = s3.bucket) {
-  const config = loadDownloadConfig({
-    BUCKET_NAME: bucket,
-    BASE_URL: baseUrl,
-    S3_ENDPOINT: s3.endpoint,
-    ALLOW_LOOPBACK_ORIGINS: 'true',
-  })
-  return createDownloader({
-    config,
-    source: httpImageSource(createOriginAgent()),
-    sink: s3ObjectSink(s3.client, config.bucket),
-  })
-}
-
 describe('Download engine against a real origin and a real local S3', () => {
-  it('stores 200s byte for byte with their Content-Type and counts 404 and 500 without storing them', async () => {
+  it('stores 200s byte for byte with the detected Content-Type and counts 404 and 500 without storing them', async () => {
     const flag = jpegBytes(1)
     const photo = jpegBytes(2, 70_000)
     origin = await startOrigin({
-      '/flag.jpg': { status: 200, body: flag, contentType: 'image/jpeg' },
-      '/photo.jpg': { status: 200, body: photo, contentType: 'image/png', delayMs: 30 },
-      '/broken.jpg': { status: 500, body: Buffer.from('boom') },
+      '/flag.jpg': image(flag),
+      '/photo.jpg': image(photo, { contentType: 'image/png', delayMs: 30 }),
+      '/broken.jpg': status(500, 'boom'),
     })
 
-    const result = await downloaderFor(origin.baseUrl)({ codes: ['FLAG', 'photo', 'missing', 'broken'], prefix: 'flags/it1/' })
+    const result = await downloaderFor(s3, origin.baseUrl)({ codes: ['FLAG', 'photo', 'missing', 'broken'], prefix: 'flags/it1/' })
 
     expect(result.counter).toEqual({ ok: 2, not_found: 1, error: 1 })
     expect(result.total).toBe(4)
     expect(result.bucket).toBe(s3.bucket)
     expect(result.prefix).toBe('flags/it1/')
     expect(result.failures).toEqual([
-      { code: 'missing', status: 'not_found', httpStatus: 404, message: 'not found' },
-      { code: 'broken', status: 'error', httpStatus: 500, message: 'origin answered HTTP 500' },
+      { code: 'missing', status: 'not_found', reason: 'not_found', attempts: 1, httpStatus: 404, message: 'not found' },
+      {
+        code: 'broken',
+        status: 'error',
+        reason: 'http_500',
+        attempts: 3,
+        httpStatus: 500,
+        message: 'origin answered HTTP 500',
+      },
     ])
+    expect(result.bytes).toBe(flag.length + photo.length)
     expect(await s3.getObject('flags/it1/flag.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
-    expect(await s3.getObject('flags/it1/photo.jpg')).toEqual({ body: photo, contentType: 'image/png' })
+    // The origin calls it a PNG; its bytes say JPEG, and the bytes win.
+    expect(await s3.getObject('flags/it1/photo.jpg')).toEqual({ body: photo, contentType: 'image/jpeg' })
     expect(await s3.getObject('flags/it1/missing.jpg')).toBeUndefined()
     expect(await s3.getObject('flags/it1/broken.jpg')).toBeUndefined()
     expect(origin.requests).toEqual(expect.arrayContaining(['/flag.jpg', '/photo.jpg', '/missing.jpg', '/broken.jpg']))
@@ -64,9 +55,12 @@ describe('Download engine against a real origin and a real local S3', () => {
 
   it('streams an image larger than one upload part whole into S3', async () => {
     const large = jpegBytes(3, 12 * 1024 * 1024 + 123)
-    origin = await startOrigin({ '/large.jpg': { status: 200, body: large, contentType: 'image/jpeg' } })
+    origin = await startOrigin({ '/large.jpg': image(large) })
 
-    const result = await downloaderFor(origin.baseUrl)({ codes: ['large'], prefix: 'flags/it2/' })
+    const result = await downloaderFor(s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(16 * 1024 * 1024) })({
+      codes: ['large'],
+      prefix: 'flags/it2/',
+    })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     const stored = await s3.getObject('flags/it2/large.jpg')
@@ -78,11 +72,11 @@ describe('Download engine against a real origin and a real local S3', () => {
     const codes = Array.from({ length: 24 }, (_, i) => `img${i}`)
     origin = await startOrigin(
       Object.fromEntries(
-        codes.map((code, i) => [`/${code}.jpg`, { status: 200, body: jpegBytes(i), contentType: 'image/jpeg', delayMs: 20 }]),
+        codes.map((code, i) => [`/${code}.jpg`, image(jpegBytes(i), { delayMs: 20 })]),
       ),
     )
 
-    const result = await downloaderFor(origin.baseUrl)({ codes, concurrency: cap, prefix: `flags/cap${cap}/` })
+    const result = await downloaderFor(s3, origin.baseUrl)({ codes, concurrency: cap, prefix: `flags/cap${cap}/` })
 
     expect(result.counter).toEqual({ ok: codes.length, not_found: 0, error: 0 })
     expect(origin.maxInFlight).toBe(cap)
@@ -93,15 +87,15 @@ describe('Download engine against a real origin and a real local S3', () => {
 
   it('counts a body cut off mid-stream as error and stores no partial object', async () => {
     origin = await startOrigin({
-      '/cut.jpg': { status: 200, body: jpegBytes(6, 200_000), contentType: 'image/jpeg', resetAfterBytes: 1000 },
-      '/whole.jpg': { status: 200, body: jpegBytes(7), contentType: 'image/jpeg' },
+      '/cut.jpg': resetMidBody(jpegBytes(6, 200_000), 1000),
+      '/whole.jpg': image(jpegBytes(7)),
     })
 
-    const result = await downloaderFor(origin.baseUrl)({ codes: ['cut', 'whole'], prefix: 'flags/it5/' })
+    const result = await downloaderFor(s3, origin.baseUrl)({ codes: ['cut', 'whole'], prefix: 'flags/it5/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
     expect(result.failures).toEqual([
-      { code: 'cut', status: 'error', httpStatus: 200, message: expect.stringMatching(/^origin: /) as string },
+      { code: 'cut', status: 'error', reason: 'reset', attempts: 3, message: expect.stringMatching(/^origin: /) as string },
     ])
     expect((await s3.listKeys()).filter((key) => key.startsWith('flags/it5/'))).toEqual(['flags/it5/whole.jpg'])
   })
@@ -112,20 +106,22 @@ describe('Download engine against a real origin and a real local S3', () => {
     await origin.close()
     origin = undefined
 
-    const result = await downloaderFor(closedBaseUrl)({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
+    const result = await downloaderFor(s3, closedBaseUrl)({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 3 })
-    for (const failure of result.failures) expect(failure.message).toMatch(/^origin: .*ECONNREFUSED/)
+    for (const failure of result.failures) {
+      expect(failure).toMatchObject({ reason: 'network', attempts: 3, message: expect.stringMatching(/^origin: .*ECONNREFUSED/) as string })
+    }
     expect(result.failures.map((failure) => failure.code)).toEqual(['a', 'b', 'c'])
   })
 
   it('counts an S3 failure as error, loses no code and stores nothing', async () => {
     origin = await startOrigin({
-      '/a.jpg': { status: 200, body: jpegBytes(4), contentType: 'image/jpeg' },
-      '/b.jpg': { status: 200, body: jpegBytes(5), contentType: 'image/jpeg' },
+      '/a.jpg': image(jpegBytes(4)),
+      '/b.jpg': image(jpegBytes(5)),
     })
 
-    const result = await downloaderFor(origin.baseUrl, 'no-such-bucket')({ codes: ['a', 'b', 'gone'], prefix: 'flags/it4/' })
+    const result = await downloaderFor({ ...s3, bucket: 'no-such-bucket' }, origin.baseUrl)({ codes: ['a', 'b', 'gone'], prefix: 'flags/it4/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 1, error: 2 })
     expect(result.failures.filter((failure) => failure.status === 'error').map((failure) => failure.message)).toEqual([
@@ -137,7 +133,7 @@ describe('Download engine against a real origin and a real local S3', () => {
 
   it('rejects an invalid request before anything is fetched', async () => {
     origin = await startOrigin({})
-    await expect(downloaderFor(origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\]: may only contain/)
+    await expect(downloaderFor(s3, origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\]: may only contain/)
     expect(origin.requests).toEqual([])
   })
 })

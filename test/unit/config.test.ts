@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_BASE_URL, loadDownloadConfig } from '../../lib/config.ts'
+import {
+  DEFAULT_BASE_URL,
+  DEFAULT_DEADLINE_RESERVE_MS,
+  DEFAULT_MAX_IMAGE_BYTES,
+  DEFAULT_ORIGIN_TIMEOUTS,
+  DEFAULT_RETRY,
+  loadDownloadConfig,
+} from '../../lib/config.ts'
 import { ConfigError } from '../../lib/errors.ts'
 
 describe('Function: loadDownloadConfig', () => {
@@ -11,6 +18,10 @@ describe('Function: loadDownloadConfig', () => {
       keyPrefix: 'flags/',
       s3Endpoint: undefined,
       allowLoopbackOrigins: false,
+      originTimeouts: DEFAULT_ORIGIN_TIMEOUTS,
+      retry: DEFAULT_RETRY,
+      maxImageBytes: DEFAULT_MAX_IMAGE_BYTES,
+      deadlineReserveMs: DEFAULT_DEADLINE_RESERVE_MS,
     })
   })
 
@@ -22,6 +33,15 @@ describe('Function: loadDownloadConfig', () => {
       KEY_PREFIX: 'img/',
       S3_ENDPOINT: 'http://127.0.0.1:4569',
       ALLOW_LOOPBACK_ORIGINS: 'true',
+      CONNECT_TIMEOUT_MS: '1500',
+      HEADERS_TIMEOUT_MS: '2500',
+      BODY_TIMEOUT_MS: '3500',
+      MAX_ATTEMPTS: '5',
+      RETRY_BASE_DELAY_MS: '50',
+      RETRY_MAX_DELAY_MS: '800',
+      RETRY_AFTER_MAX_MS: '9000',
+      MAX_IMAGE_BYTES: '1048576',
+      DEADLINE_RESERVE_MS: '3000',
     })
     expect(config).toEqual({
       bucket: 'b',
@@ -30,6 +50,10 @@ describe('Function: loadDownloadConfig', () => {
       keyPrefix: 'img/',
       s3Endpoint: 'http://127.0.0.1:4569',
       allowLoopbackOrigins: true,
+      originTimeouts: { connectTimeoutMs: 1500, headersTimeoutMs: 2500, bodyTimeoutMs: 3500 },
+      retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 800, maxRetryAfterMs: 9000 },
+      maxImageBytes: 1048576,
+      deadlineReserveMs: 3000,
     })
     expect(Object.isFrozen(config)).toBe(true)
   })
@@ -44,6 +68,9 @@ describe('Function: loadDownloadConfig', () => {
     [{ BUCKET_NAME: 'b', CONCURRENCY: 'three' }, /^CONCURRENCY must be an integer/],
     [{ BUCKET_NAME: 'b', BASE_URL: 'ftp://x' }, /^BASE_URL must be an http\(s\) URL/],
     [{ BUCKET_NAME: 'b', KEY_PREFIX: '../' }, /^KEY_PREFIX must be path segments/],
+    [{ BUCKET_NAME: 'b', MAX_ATTEMPTS: '0' }, /^MAX_ATTEMPTS must be an integer from 1 to 10, got "0"$/],
+    [{ BUCKET_NAME: 'b', HEADERS_TIMEOUT_MS: '5s' }, /^HEADERS_TIMEOUT_MS must be an integer from 1 to 60000/],
+    [{ BUCKET_NAME: 'b', MAX_IMAGE_BYTES: '-1' }, /^MAX_IMAGE_BYTES must be an integer from 1 to 1073741824/],
     [{ BUCKET_NAME: 'b', ALLOW_LOOPBACK_ORIGINS: 'yes' }, /^ALLOW_LOOPBACK_ORIGINS must be "true" or "false"/],
   ])('fails loudly, naming the variable, for %j', (env, message) => {
     expect(() => loadDownloadConfig(env)).toThrow(ConfigError)

@@ -1,63 +1,73 @@
 import { Readable } from 'node:stream'
-import { text } from 'node:stream/consumers'
+import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { imageUrl, objectKey, runDownloads, statusForHttp } from '../../../lib/download/engine.ts'
-import type { ImageSource, ObjectSink, ObjectToStore, OriginResponse } from '../../../lib/download/ports.ts'
+import { imageUrl, objectKey, runDownloads, type EngineSettings } from '../../../lib/download/engine.ts'
+import {
+  TransportError,
+  type ImageRequest,
+  type ImageSource,
+  type ObjectSink,
+  type OriginHeaders,
+  type OriginResponse,
+  type OriginValidators,
+} from '../../../lib/download/ports.ts'
 import type { DownloadPlan } from '../../../lib/download/request.ts'
 
-function plan(codes: string[], concurrency = 3): DownloadPlan {
-  return { codes, baseUrl: 'https://origin.test/a1', concurrency, prefix: 'flags/' }
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+
+const settings: EngineSettings = {
+  maxImageBytes: 1024,
+  retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 4, maxRetryAfterMs: 50 },
+  deadlineReserveMs: 100,
 }
 
-function response(status: number, body = `body of ${status}`): OriginResponse {
-  return {
-    status,
-    contentType: status === 200 ? 'image/jpeg' : 'text/plain',
-    body: Readable.from([Buffer.from(body)]),
-    discard: async () => undefined,
-  }
+function plan(codes: string[], extra: Partial<DownloadPlan> = {}): DownloadPlan {
+  return { codes, baseUrl: 'https://origin.test/a1', concurrency: 3, prefix: 'flags/', force: false, ...extra }
 }
 
-/** A source answering from a table of URL → status; a missing URL is a network failure. */
-function tableSource(statuses: Record<string, number>): ImageSource & { urls: string[] } {
-  const urls: string[] = []
+function answer(status: number, body: Buffer = JPEG, headers: OriginHeaders = {}): OriginResponse {
+  return { status, headers, body: Readable.from([body]), discard: async () => undefined }
+}
+
+type Script = (request: ImageRequest, attempt: number) => OriginResponse | Promise<OriginResponse>
+
+/** A source that answers each URL by its script (called with the attempt number); unknown URLs are 404. */
+function scriptedSource(scripts: Record<string, Script>): ImageSource & { requests: ImageRequest[] } {
+  const requests: ImageRequest[] = []
+  const attempts = new Map<string, number>()
   return {
-    urls,
-    async get(url) {
-      urls.push(url)
-      const status = statuses[url]
-      if (status === undefined) throw new Error('connect ECONNREFUSED')
-      return response(status, url)
+    requests,
+    async get(request) {
+      requests.push(request)
+      const attempt = (attempts.get(request.url) ?? 0) + 1
+      attempts.set(request.url, attempt)
+      const script = scripts[request.url.replace('https://origin.test/a1/', '')]
+      return script === undefined ? answer(404, Buffer.from('no')) : script(request, attempt)
     },
   }
 }
 
-/** A sink keeping objects in memory; keys listed in `failing` are refused. */
-function memorySink(failing: string[] = []): ObjectSink & { stored: Map<string, { body: string; contentType: string }> } {
-  const stored = new Map<string, { body: string; contentType: string }>()
+interface Stored {
+  body: Buffer
+  contentType: string
+  validators: OriginValidators
+}
+
+/** A sink keeping whole objects in memory; keys listed in `failing` are refused. */
+function memorySink(failing: string[] = []): ObjectSink & { stored: Map<string, Stored> } {
+  const stored = new Map<string, Stored>()
   return {
     stored,
-    async put(object: ObjectToStore) {
-      const body = await text(object.body)
-      if (failing.includes(object.key)) throw new Error('Access Denied')
-      stored.set(object.key, { body, contentType: object.contentType })
+    async validatorsOf(key) {
+      return stored.get(key)?.validators
+    },
+    async put({ key, body, contentType, validators }) {
+      const bytes = await buffer(body)
+      if (failing.includes(key)) throw new Error('Access Denied')
+      stored.set(key, { body: bytes, contentType, validators })
     },
   }
 }
-
-describe('Function: statusForHttp', () => {
-  it.each([
-    [200, 'ok'],
-    [404, 'not_found'],
-    [500, 'error'],
-    [503, 'error'],
-    [403, 'error'],
-    [301, 'error'],
-    [204, 'error'],
-  ] as const)('counts HTTP %i as %s', (httpStatus, status) => {
-    expect(statusForHttp(httpStatus)).toBe(status)
-  })
-})
 
 describe('Function: objectKey and imageUrl', () => {
   it('lower-cases the code in both the key and the URL', () => {
@@ -67,72 +77,188 @@ describe('Function: objectKey and imageUrl', () => {
 })
 
 describe('Function: runDownloads', () => {
-  it('counts every code exactly once, under ok, not_found or error', async () => {
-    const source = tableSource({
-      'https://origin.test/a1/a.jpg': 200,
-      'https://origin.test/a1/b.jpg': 404,
-      'https://origin.test/a1/c.jpg': 500,
-      'https://origin.test/a1/e.jpg': 200,
+  it('counts every code exactly once, with a reason and the attempts made for each failure', async () => {
+    const source = scriptedSource({
+      'a.jpg': () => answer(200),
+      'c.jpg': () => answer(500),
+      'd.jpg': () => Promise.reject(new TransportError('network', 'connect ECONNREFUSED')),
+      'e.jpg': () => answer(200),
+      'f.jpg': () => answer(403),
     })
     const sink = memorySink(['flags/e.jpg'])
 
-    const report = await runDownloads(plan(['A', 'b', 'c', 'd', 'e']), { source, sink })
+    const report = await runDownloads(plan(['A', 'b', 'c', 'd', 'e', 'f']), settings, { source, sink })
 
-    expect(report.counter).toEqual({ ok: 1, not_found: 1, error: 3 })
-    expect(report.total).toBe(5)
-    expect(report.counter.ok + report.counter.not_found + report.counter.error).toBe(report.total)
-    expect(report.prefix).toBe('flags/')
+    expect(report.counter).toEqual({ ok: 1, not_found: 1, error: 4 })
+    expect(report.total).toBe(6)
+    expect(report.bytes).toBe(JPEG.length)
     expect(report.failures).toEqual([
-      { code: 'b', status: 'not_found', httpStatus: 404, message: 'not found' },
-      { code: 'c', status: 'error', httpStatus: 500, message: 'origin answered HTTP 500' },
-      { code: 'd', status: 'error', message: 'origin: connect ECONNREFUSED' },
-      { code: 'e', status: 'error', httpStatus: 200, message: 'store: Access Denied' },
+      { code: 'b', status: 'not_found', reason: 'not_found', attempts: 1, httpStatus: 404, message: 'not found' },
+      { code: 'c', status: 'error', reason: 'http_500', attempts: 3, httpStatus: 500, message: 'origin answered HTTP 500' },
+      { code: 'd', status: 'error', reason: 'network', attempts: 3, message: 'origin: connect ECONNREFUSED' },
+      { code: 'e', status: 'error', reason: 's3', attempts: 1, message: 'store: Access Denied' },
+      { code: 'f', status: 'error', reason: 'http_403', attempts: 1, httpStatus: 403, message: 'origin answered HTTP 403' },
     ])
     expect([...sink.stored.keys()]).toEqual(['flags/a.jpg'])
-    expect(sink.stored.get('flags/a.jpg')).toEqual({ body: 'https://origin.test/a1/a.jpg', contentType: 'image/jpeg' })
+    expect(sink.stored.get('flags/a.jpg')).toMatchObject({ body: JPEG, contentType: 'image/jpeg' })
   })
 
-  it('counts the same code twice when it is asked for twice', async () => {
-    const source = tableSource({ 'https://origin.test/a1/a.jpg': 200 })
-    const report = await runDownloads(plan(['a', 'A']), { source, sink: memorySink() })
-    expect(report.counter).toEqual({ ok: 2, not_found: 0, error: 0 })
-    expect(source.urls).toHaveLength(2)
+  it.each([408, 429, 500, 502, 503, 504])('retries HTTP %i and counts ok once the origin recovers', async (status) => {
+    const source = scriptedSource({ 'a.jpg': (_request, attempt) => answer(attempt < 3 ? status : 200) })
+    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink() })
+    expect(report.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
+    expect(source.requests).toHaveLength(3)
   })
 
-  it('never runs more downloads at once than the cap, and runs as many as it allows', async () => {
-    const codes = Array.from({ length: 10 }, (_, i) => `c${i}`)
-    const cap = 4
-    let started = 0
+  it.each([400, 401, 403, 410, 301])('does not retry HTTP %i', async (status) => {
+    const source = scriptedSource({ 'a.jpg': () => answer(status) })
+    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink() })
+    expect(report.failures).toEqual([expect.objectContaining({ reason: `http_${status}`, attempts: 1 })])
+    expect(source.requests).toHaveLength(1)
+  })
+
+  it('does not retry an origin whose Retry-After is beyond the wait allowed', async () => {
+    const source = scriptedSource({ 'a.jpg': () => answer(429, Buffer.from('slow down'), { retryAfter: '120' }) })
+    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink() })
+    expect(report.failures).toEqual([
+      expect.objectContaining({
+        reason: 'http_429',
+        attempts: 1,
+        message: 'origin answered HTTP 429, Retry-After 120 s is beyond the wait allowed',
+      }),
+    ])
+    expect(source.requests).toHaveLength(1)
+  })
+
+  it('refuses bodies that are too large or not images, without retrying', async () => {
+    const source = scriptedSource({
+      'big.jpg': () => answer(200, Buffer.concat([JPEG, Buffer.alloc(2000)])),
+      'declared.jpg': () => answer(200, JPEG, { contentLength: 5000 }),
+      'page.jpg': () => answer(200, Buffer.from('<!doctype html><p>hi</p>')),
+    })
+    const sink = memorySink()
+    const report = await runDownloads(plan(['big', 'declared', 'page']), settings, { source, sink })
+    expect(report.failures.map(({ code, reason, attempts }) => ({ code, reason, attempts }))).toEqual([
+      { code: 'big', reason: 'too_large', attempts: 1 },
+      { code: 'declared', reason: 'too_large', attempts: 1 },
+      { code: 'page', reason: 'not_image', attempts: 1 },
+    ])
+    expect(sink.stored.size).toBe(0)
+  })
+
+  it('sends the stored validators and counts a 304 as ok and unchanged, unless forced', async () => {
+    const validators = { etag: '"v1"', lastModified: 'Wed, 21 Oct 2015 07:28:00 GMT' }
+    const source = scriptedSource({
+      'a.jpg': (request) =>
+        request.validators?.etag === '"v1"' ? answer(304, Buffer.alloc(0)) : answer(200, JPEG, validators),
+    })
+    const sink = memorySink()
+
+    const first = await runDownloads(plan(['a']), settings, { source, sink })
+    const second = await runDownloads(plan(['a']), settings, { source, sink })
+    const forced = await runDownloads(plan(['a'], { force: true }), settings, { source, sink })
+
+    expect(first).toMatchObject({ counter: { ok: 1, not_found: 0, error: 0 }, unchanged: 0, bytes: JPEG.length })
+    expect(second).toMatchObject({ counter: { ok: 1, not_found: 0, error: 0 }, unchanged: 1, bytes: 0 })
+    expect(forced).toMatchObject({ counter: { ok: 1, not_found: 0, error: 0 }, unchanged: 0, bytes: JPEG.length })
+    expect(source.requests.map((request) => request.validators)).toEqual([undefined, validators, undefined])
+    expect(sink.stored.get('flags/a.jpg')?.validators).toEqual(validators)
+  })
+
+  it('keeps retries inside the concurrency cap', async () => {
     let running = 0
     let maxRunning = 0
-    let waiting: (() => void)[] = []
-    const source: ImageSource = {
-      async get() {
-        started += 1
-        running += 1
-        maxRunning = Math.max(maxRunning, running)
-        // Hold every download until the cap is full (or no code is left to start), then let them all finish.
-        const held = new Promise<void>((release) => waiting.push(release))
-        if (running === cap || started === codes.length) {
-          waiting.forEach((release) => release())
-          waiting = []
-        }
-        await held
-        running -= 1
-        return response(200)
-      },
+    const codes = Array.from({ length: 8 }, (_, i) => `c${i}`)
+    const flaky: Script = async (_request, attempt) => {
+      running += 1
+      maxRunning = Math.max(maxRunning, running)
+      await new Promise((resolve) => setImmediate(resolve))
+      running -= 1
+      return answer(attempt === 1 ? 503 : 200)
     }
+    const source = scriptedSource(Object.fromEntries(codes.map((code) => [`${code}.jpg`, flaky])))
 
-    const report = await runDownloads(plan(codes, cap), { source, sink: memorySink() })
+    const report = await runDownloads(plan(codes, { concurrency: 2 }), settings, { source, sink: memorySink() })
 
-    expect(maxRunning).toBe(cap)
     expect(report.counter.ok).toBe(codes.length)
+    expect(source.requests).toHaveLength(2 * codes.length)
+    expect(maxRunning).toBe(2)
   })
 
   it('reports the time the batch took from the injected clock', async () => {
-    let tick = 0
-    const now = () => (tick += 250)
-    const report = await runDownloads(plan(['a']), { source: tableSource({}), sink: memorySink(), now })
+    let clock = 1000
+    const source = scriptedSource({
+      'a.jpg': () => {
+        clock += 250
+        return answer(200)
+      },
+    })
+    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink(), now: () => clock })
     expect(report.elapsedMs).toBe(250)
+  })
+})
+
+describe('Function: runDownloads near the deadline', () => {
+  /** A remaining-time clock that the test moves by hand. */
+  function fakeRemaining(ms: number) {
+    const clock = { ms, remainingMs: () => clock.ms }
+    return clock
+  }
+
+  it('starts nothing when only the reserve is left, and counts every code as deadline', async () => {
+    const source = scriptedSource({ 'a.jpg': () => answer(200) })
+    const clock = fakeRemaining(settings.deadlineReserveMs)
+
+    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink: memorySink(), remainingMs: clock.remainingMs })
+
+    expect(report.counter).toEqual({ ok: 0, not_found: 0, error: 2 })
+    expect(report.failures).toEqual([
+      { code: 'a', status: 'error', reason: 'deadline', attempts: 0, message: 'deadline' },
+      { code: 'b', status: 'error', reason: 'deadline', attempts: 0, message: 'deadline' },
+    ])
+    expect(source.requests).toEqual([])
+  })
+
+  it('stops starting downloads once the time left runs short, and finishes those already done', async () => {
+    const clock = fakeRemaining(60_000)
+    const source = scriptedSource({
+      'a.jpg': () => answer(200),
+      // Fetching b uses up the time: after it, only the reserve is left.
+      'b.jpg': () => {
+        clock.ms = settings.deadlineReserveMs
+        return answer(200)
+      },
+      'c.jpg': () => answer(200),
+    })
+
+    const report = await runDownloads(plan(['a', 'b', 'c'], { concurrency: 1 }), settings, {
+      source,
+      sink: memorySink(),
+      remainingMs: clock.remainingMs,
+    })
+
+    expect(report.counter).toEqual({ ok: 2, not_found: 0, error: 1 })
+    expect(report.failures).toEqual([{ code: 'c', status: 'error', reason: 'deadline', attempts: 0, message: 'deadline' }])
+    expect(source.requests.map((request) => request.url)).not.toContain('https://origin.test/a1/c.jpg')
+  })
+
+  it('aborts a running download when the caller aborts, and stores nothing of it', async () => {
+    const caller = new AbortController()
+    const source = scriptedSource({
+      'a.jpg': (request) =>
+        new Promise((_resolve, reject) => {
+          request.signal.addEventListener('abort', () => reject(new Error('aborted')))
+          caller.abort()
+        }),
+    })
+    const sink = memorySink()
+
+    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink, signal: caller.signal })
+
+    expect(report.failures.map(({ code, reason }) => ({ code, reason }))).toEqual([
+      { code: 'a', reason: 'deadline' },
+      { code: 'b', reason: 'deadline' },
+    ])
+    expect(sink.stored.size).toBe(0)
   })
 })

@@ -33,16 +33,17 @@ describe('Function: parseDownloadRequest', () => {
       baseUrl: defaults.baseUrl,
       concurrency: 3,
       prefix: 'flags/',
+      force: false,
     })
     expect(parseDownloadRequest(undefined, defaults).codes).toBe(DEFAULT_CODES)
   })
 
   it('keeps the fields a request gives and trims trailing slashes from the base URL', () => {
     const plan = parseDownloadRequest(
-      { codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img//', concurrency: 8, prefix: 'flags/2026/' },
+      { codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img//', concurrency: 8, prefix: 'flags/2026/', force: true },
       defaults,
     )
-    expect(plan).toEqual({ codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img', concurrency: 8, prefix: 'flags/2026/' })
+    expect(plan).toEqual({ codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img', concurrency: 8, prefix: 'flags/2026/', force: true })
   })
 
   it('keeps the original batch of seven codes as the default', () => {
@@ -66,6 +67,7 @@ describe('Function: parseDownloadRequest', () => {
     ['a concurrency of 65', { concurrency: 65 }, /^concurrency: must be an integer from 1 to 64/],
     ['a string concurrency', { concurrency: '3' }, /^concurrency: must be an integer/],
     ['a numeric base URL', { baseUrl: 5 }, /^baseUrl: must be a string/],
+    ['a string force', { force: 'yes' }, /^force: must be true or false/],
     ['a relative base URL', { baseUrl: 'images/a1' }, /^baseUrl: must be an absolute URL/],
     ['a file: base URL', { baseUrl: 'file:///etc' }, /^baseUrl: must use http or https/],
     ['credentials in the base URL', { baseUrl: 'https://u:p@example.com' }, /^baseUrl: must not contain credentials/],

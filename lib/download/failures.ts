@@ -1,0 +1,72 @@
+import { TransportError, type TransportFailure } from './ports.ts'
+
+/** A short, machine-readable reason why one code did not end as `ok`. */
+export type FailureReason =
+  | 'not_found'
+  | TransportFailure
+  | `http_${number}`
+  | 'too_large'
+  | 'not_image'
+  | 's3'
+  | 'deadline'
+
+/** Why one attempt at one code failed, and whether another attempt could succeed. */
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError'
+  readonly reason: FailureReason
+  readonly retryable: boolean
+  readonly httpStatus: number | undefined
+  /** The origin's `Retry-After`, in ms from now, when it sent one. */
+  readonly retryAfterMs: number | undefined
+
+  constructor(
+    reason: FailureReason,
+    message: string,
+    details: { retryable?: boolean; httpStatus?: number; retryAfterMs?: number | undefined; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.reason = reason
+    this.retryable = details.retryable ?? false
+    this.httpStatus = details.httpStatus
+    this.retryAfterMs = details.retryAfterMs
+  }
+}
+
+// 408 and 429 say "later"; 5xx says "not now". Every other 4xx will answer the same again.
+export function isRetryableStatus(httpStatus: number): boolean {
+  return httpStatus === 408 || httpStatus === 429 || httpStatus >= 500
+}
+
+/** A failed answer from the origin: 404 is final, the rest are `http_<status>`. */
+export function httpFailure(httpStatus: number, retryAfterMs?: number): DownloadError {
+  if (httpStatus === 404) return new DownloadError('not_found', 'not found', { httpStatus })
+  return new DownloadError(`http_${httpStatus}`, `origin answered HTTP ${httpStatus}`, {
+    httpStatus,
+    retryable: isRetryableStatus(httpStatus),
+    retryAfterMs,
+  })
+}
+
+/** Anything an origin's connection threw, as a DownloadError; unknown errors count as network failures. */
+export function originFailure(error: unknown): DownloadError {
+  if (error instanceof DownloadError) return error
+  if (error instanceof TransportError) {
+    return new DownloadError(error.reason, `origin: ${error.message}`, { retryable: true, cause: error })
+  }
+  return new DownloadError('network', `origin: ${messageOf(error)}`, { retryable: true, cause: error })
+}
+
+/** A store failure. The S3 client has already retried what it could, so it is final. */
+export function storeFailure(error: unknown): DownloadError {
+  return new DownloadError('s3', `store: ${messageOf(error)}`, { cause: error })
+}
+
+export function deadlineFailure(): DownloadError {
+  return new DownloadError('deadline', 'deadline')
+}
+
+export function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : ''
+  return `${error.message}${cause}`
+}

@@ -1,0 +1,37 @@
+import type { S3Client } from '@aws-sdk/client-s3'
+import { createOriginAgent, httpImageSource } from '../../lib/adapters/httpImageSource.ts'
+import { s3ObjectSink } from '../../lib/adapters/s3ObjectSink.ts'
+import { loadDownloadConfig } from '../../lib/config.ts'
+import { createDownloader, type Downloader } from '../../lib/download/downloader.ts'
+
+/** Where a test downloader stores: a local S3 endpoint, bucket, and the client it writes with. */
+export interface TestStore {
+  readonly endpoint: string
+  readonly bucket: string
+  readonly client: S3Client
+}
+
+// Short enough that a stalled fixture fails an attempt quickly, long enough for a loaded CI machine.
+const FAST_FAILURE_ENV = {
+  HEADERS_TIMEOUT_MS: '1000',
+  BODY_TIMEOUT_MS: '1000',
+  CONNECT_TIMEOUT_MS: '1000',
+  RETRY_BASE_DELAY_MS: '5',
+}
+
+/** The downloader as the handler builds it, from environment variables, against a test origin and store. */
+export function downloaderFor(store: TestStore, baseUrl: string, env: Record<string, string> = {}): Downloader {
+  const config = loadDownloadConfig({
+    BUCKET_NAME: store.bucket,
+    BASE_URL: baseUrl,
+    S3_ENDPOINT: store.endpoint,
+    ALLOW_LOOPBACK_ORIGINS: 'true',
+    ...FAST_FAILURE_ENV,
+    ...env,
+  })
+  return createDownloader({
+    config,
+    source: httpImageSource(createOriginAgent(config.originTimeouts)),
+    sink: s3ObjectSink(store.client, config.bucket),
+  })
+}
