@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,8 @@ export interface TestS3 {
   readonly client: S3Client
   /** An object's bytes and Content-Type, or undefined when there is no such key. */
   getObject(key: string): Promise<{ body: Buffer; contentType: string | undefined } | undefined>
+  /** An object's user metadata and last-modified time. */
+  head(key: string): Promise<{ metadata: Record<string, string>; lastModified: Date | undefined }>
   listKeys(): Promise<string[]>
   close(): Promise<void>
 }
@@ -34,6 +36,10 @@ export async function startTestS3(bucket = 'imgpull-test-images'): Promise<TestS
         if (error instanceof Error && error.name === 'NoSuchKey') return undefined
         throw error
       }
+    },
+    async head(key) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+      return { metadata: head.Metadata ?? {}, lastModified: head.LastModified }
     },
     async listKeys() {
       const listing = await client.send(new ListObjectsV2Command({ Bucket: bucket }))
