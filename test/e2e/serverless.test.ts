@@ -68,10 +68,12 @@ describe('serverless-offline, stage local, over HTTP', () => {
     const result = (await response.json()) as Record<string, unknown>
     expect(result).toMatchObject({
       counter: { ok: 1, not_found: 1, error: 0 },
+      unchanged: 0,
+      bytes: flag.length,
       total: 2,
       bucket: 'imgpull-local-images',
       prefix: 'flags/e2e-http/',
-      failures: [{ code: 'error', status: 'not_found', httpStatus: 404 }],
+      failures: [{ code: 'error', status: 'not_found', reason: 'not_found', attempts: 1, httpStatus: 404 }],
     })
     expect(result['elapsedMs']).toBeTypeOf('number')
     expect(await s3.getObject('flags/e2e-http/a.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
@@ -179,14 +181,14 @@ describe('serverless package --stage prod', () => {
     )
   })
 
-  it('lets the download role write only under the key prefix of the bucket', () => {
+  it('lets the download role read and write only under the key prefix of the bucket', () => {
     const role = template.Resources['DownloadRole']?.Properties as {
       Policies: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]
     }
     const statements = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement)
     const s3Statements = statements.filter((statement) => statement.Action.some((action) => action.startsWith('s3:')))
     expect(s3Statements).toEqual([
-      { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: { 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' } },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], Resource: { 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' } },
     ])
     expect(template.Resources['DownloadLambdaFunction']?.Properties['Role']).toEqual({ 'Fn::GetAtt': ['DownloadRole', 'Arn'] })
   })
