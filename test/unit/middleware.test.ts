@@ -86,4 +86,15 @@ describe('Function: multiTriggerHandler', () => {
   it('throws a typed error to a direct invoker', async () => {
     await expect(echo(['a'], context)).rejects.toThrow(ValidationError)
   })
+
+  it('gives the core the time the Lambda has left and a signal that aborts before its timeout', async () => {
+    let left = 12_345
+    const seen = multiTriggerHandler(async (_input, { signal, remainingMs }) => {
+      const first = remainingMs()
+      left = 999
+      return { first, second: remainingMs(), aborted: signal.aborted }
+    })
+    const clock: Context = { ...context, getRemainingTimeInMillis: () => left }
+    expect(await seen({}, clock)).toEqual({ first: 12_345, second: 999, aborted: false })
+  })
 })
