@@ -1,5 +1,6 @@
 // `npm run sample-origin`: a stand-in image server on 127.0.0.1:8701 for trying imgpull locally.
 // Every /NAME.jpg answers a tiny JPEG, except names starting with "error" or "missing", which are 404.
+// The JPEG has an ETag, so a second download of it is answered 304 Not Modified.
 import { createServer } from 'node:http'
 
 const PORT = 8701
@@ -9,13 +10,19 @@ const PIXEL = Buffer.from(
   'base64',
 )
 
+const ETAG = '"pixel-v1"'
+
 const server = createServer((req, res) => {
   const name = /^\/([^/]+)\.jpg$/.exec(req.url ?? '')?.[1]
   if (req.method !== 'GET' || name === undefined || /^(error|missing)/.test(name)) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
     return
   }
-  res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': PIXEL.length }).end(PIXEL)
+  if (req.headers['if-none-match'] === ETAG) {
+    res.writeHead(304, { etag: ETAG }).end()
+    return
+  }
+  res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': PIXEL.length, etag: ETAG }).end(PIXEL)
 })
 
 server.listen(PORT, '127.0.0.1', () => console.log(`sample origin on http://127.0.0.1:${PORT}`))
