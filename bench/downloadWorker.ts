@@ -3,17 +3,10 @@
 // variables as the download function; the request is the first argument, as JSON.
 // Started with --expose-gc, it also samples live buffer memory: a full collection before each
 // sample leaves only the buffers still in use, without the garbage V8 has yet to reclaim.
-import { createOriginAgent, httpImageSource } from '../lib/adapters/httpImageSource.ts'
-import { createS3Client, s3ObjectSink } from '../lib/adapters/s3ObjectSink.ts'
 import { loadDownloadConfig } from '../lib/config.ts'
-import { createDownloader } from '../lib/download/downloader.ts'
+import { wireDownloader } from '../lib/wiring.ts'
 
-const config = loadDownloadConfig()
-const download = createDownloader({
-  config,
-  source: httpImageSource(createOriginAgent(config.originTimeouts)),
-  sink: s3ObjectSink(createS3Client(config), config.bucket),
-})
+const download = wireDownloader(loadDownloadConfig())
 
 const collect = (globalThis as { gc?: () => void }).gc
 let peakLiveBuffersBytes: number | undefined

@@ -35,7 +35,7 @@ const origin = await startOrigin({
   ...Object.fromEntries(imageRoutes),
   '/stalled.jpg': stallHeaders(NEVER_MS, image(jpegBytes(2))),
 })
-const env = { BUCKET_NAME: BUCKET, BASE_URL: origin.baseUrl, S3_ENDPOINT: s3.endpoint, ALLOW_LOOPBACK_ORIGINS: 'true' }
+const env = { BUCKET_NAME: BUCKET, BASE_URL: origin.baseUrl, S3_ENDPOINT: s3.endpoint, STAGE: 'local' }
 
 try {
   const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`

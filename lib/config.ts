@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.ts'
 import type { RetryPolicy } from './download/retry.ts'
-import { MAX_CONCURRENCY, keyPrefixProblem } from './download/request.ts'
+import { DEFAULT_MAX_CODES, MAX_CONCURRENCY, keyPrefixProblem } from './download/request.ts'
+import { bareHost, urlProblem, type OriginPolicy } from './security/originPolicy.ts'
 
 /** How long an origin may take, per attempt, before the attempt fails as `timeout`. */
 export interface OriginTimeouts {
@@ -24,8 +25,13 @@ export interface DownloadConfig {
   readonly keyPrefix: string
   /** S3-compatible endpoint to use instead of AWS (the local S3 server). */
   readonly s3Endpoint: string | undefined
-  /** Whether origins on loopback addresses are accepted (only for local runs). */
-  readonly allowLoopbackOrigins: boolean
+  /** The deployment stage; only `local` accepts plain http and loopback origins. */
+  readonly stage: string
+  readonly originPolicy: OriginPolicy
+  /** The most codes one request may ask for. */
+  readonly maxCodes: number
+  /** The largest HTTP request body accepted; larger ones answer 413. */
+  readonly maxBodyBytes: number
   readonly originTimeouts: OriginTimeouts
   readonly retry: RetryPolicy
   /** The largest image stored; a larger one is `too_large`. */
@@ -55,18 +61,34 @@ export const DEFAULT_RETRY: RetryPolicy = {
 }
 export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 export const DEFAULT_DEADLINE_RESERVE_MS = 2000
+// A full batch of the longest codes fits: 1000 × (128 characters + quotes and comma).
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
+const LOCAL_STAGE = 'local'
 
 const MINUTE_MS = 60_000
 
 /** Reads and validates the download function's environment; throws ConfigError naming the variable. */
 export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
+  // Anything but an explicit `local` is treated as deployed: the safe side when STAGE is missing.
+  const stage = present(env, 'STAGE') ?? 'unset'
+  const baseUrl = httpUrl(env, 'BASE_URL', DEFAULT_BASE_URL)
+  const originPolicy = Object.freeze({
+    allowedHosts: Object.freeze(allowedHosts(env, 'ALLOWED_HOSTS', bareHost(new URL(baseUrl).hostname))),
+    localOrigins: stage === LOCAL_STAGE,
+  })
+  const baseUrlProblem = urlProblem(new URL(baseUrl), originPolicy)
+  if (baseUrlProblem !== undefined) throw new ConfigError('BASE_URL', `${baseUrlProblem}, got "${baseUrl}"`)
+
   return Object.freeze({
     bucket: requiredString(env, 'BUCKET_NAME'),
-    baseUrl: httpUrl(env, 'BASE_URL', DEFAULT_BASE_URL),
+    baseUrl,
     concurrency: integerInRange(env, 'CONCURRENCY', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
     keyPrefix: keyPrefix(env, 'KEY_PREFIX', DEFAULT_KEY_PREFIX),
     s3Endpoint: optionalHttpUrl(env, 'S3_ENDPOINT'),
-    allowLoopbackOrigins: boolean(env, 'ALLOW_LOOPBACK_ORIGINS', false),
+    stage,
+    originPolicy,
+    maxCodes: integerInRange(env, 'MAX_BATCH_SIZE', DEFAULT_MAX_CODES, 1, 10_000),
+    maxBodyBytes: integerInRange(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 6 * 1024 * 1024),
     originTimeouts: Object.freeze({
       connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
       headersTimeoutMs: integerInRange(env, 'HEADERS_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.headersTimeoutMs, 1, MINUTE_MS),
@@ -105,12 +127,16 @@ function integerInRange(env: Env, name: string, fallback: number, min: number, m
   return value
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+/** A comma-separated list of host names, IP literals or `*.domain` wildcards, lower-cased. */
+function allowedHosts(env: Env, name: string, fallback: string): string[] {
   const raw = present(env, name)
-  if (raw === undefined) return fallback
-  if (raw === 'true') return true
-  if (raw === 'false') return false
-  throw new ConfigError(name, `must be "true" or "false", got "${raw}"`)
+  if (raw === undefined) return [fallback.toLowerCase()]
+  const hosts = raw.split(',').map((host) => host.trim().toLowerCase()).filter((host) => host !== '')
+  const bad = hosts.find((host) => !/^(\*\.)?[a-z0-9._:-]+$/.test(host))
+  if (bad !== undefined || hosts.length === 0) {
+    throw new ConfigError(name, `must be a comma-separated list of host names, got "${raw}"`)
+  }
+  return hosts
 }
 
 function optionalHttpUrl(env: Env, name: string): string | undefined {

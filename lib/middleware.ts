@@ -1,4 +1,5 @@
 import middy, { type MiddlewareObj } from '@middy/core'
+import httpSecurityHeaders from '@middy/http-security-headers'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { isClientError } from './errors.ts'
 import { isHttpApiEvent, isScheduledEvent, parseJsonBody } from './http/events.ts'
@@ -24,9 +25,21 @@ export function jsonErrors(): MiddlewareObj<APIGatewayProxyEventV2, HttpResponse
 
 type HttpRouteHandler = (event: APIGatewayProxyEventV2, context: Context) => HttpResponse | Promise<HttpResponse>
 
+/**
+ * Browser-facing security headers (helmet's set, via middy), with a Content-Security-Policy that
+ * lets the pages load nothing at all: they are plain HTML with no scripts, styles or images.
+ */
+function pageSecurityHeaders() {
+  return httpSecurityHeaders({
+    contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' },
+    reportTo: false,
+  })
+}
+
 /** Wraps a handler that serves only API Gateway HTTP API routes. */
 export function httpApiHandler(handler: HttpRouteHandler) {
-  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(jsonErrors())
+  // Security headers go on last so that they apply to error responses too.
+  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(pageSecurityHeaders()).use(jsonErrors())
 }
 
 /** What a core may know of the invocation running it, without knowing it is a Lambda. */
@@ -50,14 +63,14 @@ interface TriggerState extends Record<string, unknown> {
  * (a rule without `input`) is an empty request. A direct invoke or a schedule `input` is passed
  * through as is; its errors are thrown, typed, to the invoker.
  */
-function triggerAdapter(): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
+function triggerAdapter({ maxBodyBytes }: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
   return {
     name: 'triggerAdapter',
     before: (request) => {
       const { event } = request
       if (isHttpApiEvent(event)) {
         request.internal.viaHttp = true
-        request.event = parseJsonBody(event)
+        request.event = parseJsonBody(event, maxBodyBytes)
       } else if (isScheduledEvent(event)) {
         request.event = {}
       }
@@ -71,10 +84,15 @@ function triggerAdapter(): MiddlewareObj<unknown, unknown, Error, Context, Trigg
   }
 }
 
+export interface TriggerOptions {
+  /** The largest HTTP body accepted (413 beyond). Direct invokes are bounded by Lambda's own 6 MB. */
+  readonly maxBodyBytes: number
+}
+
 /** Wraps a core so that HTTP, schedule and direct invokes all reach it the same way. */
-export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>) {
+export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, options: TriggerOptions) {
   return middy<unknown, unknown, Error, Context, TriggerState>(
     (input: unknown, context: Context, { signal }: { signal: AbortSignal }) =>
       core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis() }),
-  ).use(triggerAdapter())
+  ).use(triggerAdapter(options))
 }

@@ -1,27 +1,70 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns'
+import { isIP, type LookupFunction } from 'node:net'
 import { Readable } from 'node:stream'
-import { Agent, request, type Dispatcher } from 'undici'
+import { Agent, buildConnector, request, type Dispatcher } from 'undici'
 import type { OriginTimeouts } from '../config.ts'
 import { TransportError, type ImageSource, type TransportFailure } from '../download/ports.ts'
+import { addressProblem, bareHost, urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
 
 // Enough to read a typical error page so the connection can be reused; larger ones are cut off.
 const DISCARD_LIMIT_BYTES = 128 * 1024
+export const MAX_REDIRECTS = 3
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+/** dns.lookup's shape, with every address at once: what the guard resolves through. */
+export type LookupAll = (hostname: string, options: LookupAllOptions, callback: (error: Error | null, addresses: LookupAddress[]) => void) => void
 
 /**
  * A keep-alive connection pool for origins, built once per container and shared by invocations.
  * Its timeouts bound every attempt: connecting, waiting for headers, and silence within a body.
+ * Every connection it opens, redirects included, goes only to an address the policy accepts:
+ * the address is checked after resolution, on the very address the socket connects to.
  */
-export function createOriginAgent(timeouts: OriginTimeouts): Agent {
+export function createOriginAgent(
+  timeouts: OriginTimeouts,
+  policy: Pick<OriginPolicy, 'localOrigins'>,
+  lookupAll: LookupAll = dnsLookup,
+): Agent {
+  const connector = buildConnector({ timeout: timeouts.connectTimeoutMs, lookup: guardedLookup(policy, lookupAll) })
   return new Agent({
     keepAliveTimeout: 10_000,
     keepAliveMaxTimeout: 60_000,
-    connect: { timeout: timeouts.connectTimeoutMs },
     headersTimeout: timeouts.headersTimeoutMs,
     bodyTimeout: timeouts.bodyTimeoutMs,
+    // An IP literal is connected to without a lookup, so it is checked here.
+    connect: (options, callback) => {
+      const host = bareHost(options.hostname)
+      const refused = isIP(host) === 0 ? undefined : addressProblem(host, policy)
+      if (refused !== undefined) return callback(new TransportError('blocked', `refused to connect: ${refused}`), null)
+      connector(options, callback)
+    },
   })
 }
 
-/** An ImageSource that GETs images over HTTP(S) through the given pool, streaming the body. */
-export function httpImageSource(dispatcher: Dispatcher): ImageSource {
+/** A socket lookup that resolves every address of a host and refuses the host if any is not allowed. */
+function guardedLookup(policy: Pick<OriginPolicy, 'localOrigins'>, lookupAll: LookupAll): LookupFunction {
+  return (hostname, options, callback) => {
+    lookupAll(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error !== null) return callback(error, '', 0)
+      for (const { address } of addresses) {
+        const refused = addressProblem(address, policy)
+        if (refused !== undefined) {
+          return callback(new TransportError('blocked', `refused to connect: ${hostname} resolves to a non-public address: ${refused}`), '', 0)
+        }
+      }
+      if (options.all === true) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
+      const first = addresses[0]
+      if (first === undefined) return callback(new TransportError('network', `${hostname} has no address`), '', 0)
+      callback(null, first.address, first.family)
+    })
+  }
+}
+
+/**
+ * An ImageSource that GETs images over HTTP(S) through the given pool, streaming the body. It
+ * follows up to MAX_REDIRECTS redirects, each to a URL the policy accepts.
+ */
+export function httpImageSource(dispatcher: Dispatcher, policy: OriginPolicy): ImageSource {
   return {
     async get({ url, signal, validators }) {
       const headers: Record<string, string> = { accept: 'image/*' }
@@ -29,10 +72,23 @@ export function httpImageSource(dispatcher: Dispatcher): ImageSource {
       if (validators?.lastModified !== undefined) headers['if-modified-since'] = validators.lastModified
 
       let response: Dispatcher.ResponseData
-      try {
-        response = await request(url, { method: 'GET', dispatcher, signal, headers })
-      } catch (error) {
-        throw asTransportError(error, 'headers')
+      let target = new URL(url)
+      for (let redirects = 0; ; redirects += 1) {
+        try {
+          response = await request(target.href, { method: 'GET', dispatcher, signal, headers })
+        } catch (error) {
+          throw asTransportError(error, 'headers')
+        }
+        const location = header(response.headers, 'location')
+        if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined) break
+        await response.body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => undefined)
+        if (redirects === MAX_REDIRECTS) throw new TransportError('blocked', `more than ${MAX_REDIRECTS} redirects`)
+        const next = URL.parse(location, target.href)
+        const refused = next === null ? 'not a URL' : urlProblem(next, policy)
+        if (next === null || refused !== undefined) {
+          throw new TransportError('blocked', `redirect to ${next?.origin ?? JSON.stringify(location)} refused: ${refused}`)
+        }
+        target = next
       }
       const { statusCode, headers: answer, body } = response
       const contentLength = Number(header(answer, 'content-length'))
@@ -66,7 +122,9 @@ const CLOSED_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISM
 
 /** Names what went wrong with the connection; an abort is passed on as it is. */
 function asTransportError(error: unknown, phase: 'headers' | 'body'): unknown {
-  if (!(error instanceof Error) || error.name === 'AbortError') return error
+  if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof TransportError) return error
+  // The guard's refusal reaches here wrapped by the socket or the connector.
+  if (error.cause instanceof TransportError) return error.cause
   const code = (error as { code?: unknown }).code
   return new TransportError(transportFailure(typeof code === 'string' ? code : '', phase), error.message, {
     cause: error,

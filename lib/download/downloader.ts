@@ -1,4 +1,6 @@
 import type { DownloadConfig } from '../config.ts'
+import { ValidationError } from '../errors.ts'
+import { originProblem, type ResolveHost } from '../security/originPolicy.ts'
 import { runDownloads, type DownloadReport, type EngineSettings } from './engine.ts'
 import type { ImageSource, ObjectSink } from './ports.ts'
 import { DEFAULT_CODES, parseDownloadRequest, type RequestDefaults } from './request.ts'
@@ -10,6 +12,8 @@ export interface DownloaderDeps {
   readonly config: DownloadConfig
   readonly source: ImageSource
   readonly sink: ObjectSink
+  /** DNS, for checking where a request's origin really is before anything is sent to it. */
+  readonly resolveHost: ResolveHost
 }
 
 /** How much time the caller gives the batch. Without it, the batch runs to its end. */
@@ -22,13 +26,14 @@ export interface TimeLimit {
 export type Downloader = (input: unknown, limit?: TimeLimit) => Promise<DownloadResult>
 
 /** Binds the engine to its configuration and ports, once per container. */
-export function createDownloader({ config, source, sink }: DownloaderDeps): Downloader {
+export function createDownloader({ config, source, sink, resolveHost }: DownloaderDeps): Downloader {
   const defaults: RequestDefaults = {
     codes: DEFAULT_CODES,
     baseUrl: config.baseUrl,
     concurrency: config.concurrency,
     keyPrefix: config.keyPrefix,
-    allowLoopbackOrigins: config.allowLoopbackOrigins,
+    maxCodes: config.maxCodes,
+    originPolicy: config.originPolicy,
   }
   const settings: EngineSettings = {
     maxImageBytes: config.maxImageBytes,
@@ -37,6 +42,8 @@ export function createDownloader({ config, source, sink }: DownloaderDeps): Down
   }
   return async (input, limit = {}) => {
     const plan = parseDownloadRequest(input, defaults)
+    const refused = await originProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
+    if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
     const report = await runDownloads(plan, settings, { source, sink, ...limit })
     const { counter, unchanged, bytes, total, prefix, elapsedMs, failures } = report
     return { counter, unchanged, bytes, total, bucket: config.bucket, prefix, elapsedMs, failures }

@@ -51,7 +51,10 @@ export function httpFailure(httpStatus: number, retryAfterMs?: number): Download
 export function originFailure(error: unknown): DownloadError {
   if (error instanceof DownloadError) return error
   if (error instanceof TransportError) {
-    return new DownloadError(error.reason, `origin: ${error.message}`, { retryable: true, cause: error })
+    return new DownloadError(error.reason, `origin: ${error.message}`, {
+      retryable: error.reason !== 'blocked',
+      cause: error,
+    })
   }
   return new DownloadError('network', `origin: ${messageOf(error)}`, { retryable: true, cause: error })
 }

@@ -31,9 +31,12 @@ export interface OriginResponse {
 }
 
 /** Why a connection to an origin failed, in words the engine can act on. */
-export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network'
+export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network' | 'blocked'
 
-/** A failure of the connection rather than of the origin's answer; worth another attempt. */
+/**
+ * A failure of the connection rather than of the origin's answer; worth another attempt,
+ * except `blocked`: a connection or redirect the origin policy refused.
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError'
   readonly reason: TransportFailure

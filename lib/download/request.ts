@@ -1,8 +1,9 @@
 import * as z from 'zod/mini'
 import type { $ZodIssue } from 'zod/v4/core'
 import { ValidationError } from '../errors.ts'
+import { urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
 
-export const MAX_CODES = 1000
+export const DEFAULT_MAX_CODES = 1000
 export const MAX_CONCURRENCY = 64
 const MAX_CODE_LENGTH = 128
 const MAX_PREFIX_LENGTH = 256
@@ -25,7 +26,9 @@ export interface RequestDefaults {
   readonly concurrency: number
   /** Default prefix and the root every requested prefix must lie inside. */
   readonly keyPrefix: string
-  readonly allowLoopbackOrigins: boolean
+  /** The most codes one request may ask for. */
+  readonly maxCodes: number
+  readonly originPolicy: OriginPolicy
 }
 
 /** The original flags downloader's batch, kept as the default. */
@@ -49,40 +52,42 @@ const codeSchema = z.string({ error: 'must be a string' }).check(
 
 const concurrencyRange = { error: `must be an integer from 1 to ${MAX_CONCURRENCY}` }
 
-const requestSchema = z.strictObject(
-  {
-    codes: z.optional(
-      z.array(codeSchema, { error: 'must be an array of strings' }).check(
-        z.minLength(1, { error: 'must not be empty' }),
-        z.maxLength(MAX_CODES, { error: `must hold at most ${MAX_CODES} codes` }),
+function requestSchema(maxCodes: number) {
+  return z.strictObject(
+    {
+      codes: z.optional(
+        z.array(codeSchema, { error: 'must be an array of strings' }).check(
+          z.minLength(1, { error: 'must not be empty' }),
+          z.maxLength(maxCodes, { error: `must hold at most ${maxCodes} codes` }),
+        ),
       ),
-    ),
-    baseUrl: z.optional(
-      z
-        .string({ error: 'must be a string' })
-        .check(z.maxLength(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })),
-    ),
-    concurrency: z.optional(
-      z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
-    ),
-    prefix: z.optional(z.string({ error: 'must be a string' })),
-    force: z.optional(z.boolean({ error: 'must be true or false' })),
-  },
-  { error: 'request must be a JSON object' },
-)
+      baseUrl: z.optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(z.maxLength(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })),
+      ),
+      concurrency: z.optional(
+        z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
+      ),
+      prefix: z.optional(z.string({ error: 'must be a string' })),
+      force: z.optional(z.boolean({ error: 'must be true or false' })),
+    },
+    { error: 'request must be a JSON object' },
+  )
+}
 
 /**
  * Validates a download request (HTTP body, schedule input or direct-invoke event) and fills in
  * the defaults. Throws ValidationError naming the offending field.
  */
 export function parseDownloadRequest(input: unknown, defaults: RequestDefaults): DownloadPlan {
-  const parsed = requestSchema.safeParse(input ?? {})
-  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error.issues[0]))
+  const parsed = requestSchema(defaults.maxCodes).safeParse(input ?? {})
+  if (!parsed.success) throw new ValidationError(describeIssue(parsed.error.issues[0], input))
   const request = parsed.data
 
   const baseUrl = request.baseUrl === undefined ? defaults.baseUrl : request.baseUrl.replace(/\/+$/, '')
-  const urlProblem = baseUrlProblem(baseUrl, defaults.allowLoopbackOrigins)
-  if (urlProblem !== undefined) throw new ValidationError(`baseUrl: ${urlProblem}`)
+  const problem = baseUrlProblem(baseUrl, defaults.originPolicy)
+  if (problem !== undefined) throw new ValidationError(`baseUrl: ${problem}`)
 
   const prefix = request.prefix ?? defaults.keyPrefix
   const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, defaults.keyPrefix)
@@ -110,32 +115,26 @@ function outsideRootProblem(prefix: string, root: string): string | undefined {
   return prefix.startsWith(root) ? undefined : `must start with "${root}"`
 }
 
-function baseUrlProblem(baseUrl: string, allowLoopback: boolean): string | undefined {
+function baseUrlProblem(baseUrl: string, policy: OriginPolicy): string | undefined {
   const url = URL.parse(baseUrl)
   if (url === null) return 'must be an absolute URL'
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https'
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials'
   if (url.search !== '' || url.hash !== '') return 'must not contain a query or fragment'
-  if (!allowLoopback && isLoopbackHost(url.hostname)) return 'loopback origins are not allowed'
-  return undefined
+  return urlProblem(url, policy)
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '[::1]' ||
-    hostname === '0.0.0.0' ||
-    /^127(\.\d{1,3}){3}$/.test(hostname)
-  )
-}
+// Long enough to recognise a value, short enough that an error never echoes a whole payload.
+const MAX_ECHOED_CHARACTERS = 40
 
-function describeIssue(issue: $ZodIssue | undefined): string {
+function describeIssue(issue: $ZodIssue | undefined, input: unknown): string {
   if (issue === undefined) return 'request is invalid'
-  if (issue.code === 'unrecognized_keys') return `unknown field "${issue.keys.join('", "')}"`
+  if (issue.code === 'unrecognized_keys') return `unknown field ${JSON.stringify(issue.keys.join(', ').slice(0, MAX_ECHOED_CHARACTERS))}`
   if (issue.path.length === 0) return issue.message
   const field = issue.path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
     .join('')
-  return `${field}: ${issue.message}`
+  // A bad code is named in the message, so a caller can find it in a long batch.
+  const [field0, index] = issue.path
+  const code = field0 === 'codes' && typeof index === 'number' ? (input as { codes: unknown[] }).codes[index] : undefined
+  const named = typeof code === 'string' ? ` ${JSON.stringify(code.slice(0, MAX_ECHOED_CHARACTERS))}` : ''
+  return `${field}${named}: ${issue.message}`
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
-import { ValidationError } from '../errors.ts'
+import { ClientError, ValidationError } from '../errors.ts'
 
 /** Whether a Lambda event came from an API Gateway HTTP API (payload 2.0). */
 export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
@@ -15,10 +15,31 @@ export function isScheduledEvent(event: unknown): boolean {
   return record['source'] === 'aws.events' && record['detail-type'] === 'Scheduled Event'
 }
 
-/** The request body parsed as JSON; an absent or blank body is an empty request. */
-export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+/** A JSON media type: application/json or any `+json` type, with or without parameters. */
+function isJsonMediaType(contentType: string): boolean {
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? ''
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  // API Gateway HTTP APIs lower-case header names; a hand-made event may not.
+  const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)
+  return entry?.[1]
+}
+
+/**
+ * The request body parsed as JSON; an absent or blank body is an empty request. A body declared
+ * as anything but JSON is refused with 415, one over `maxBytes` with 413, before it is parsed.
+ */
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
+  const contentType = header(event, 'content-type')
+  if (contentType !== undefined && contentType.trim() !== '' && !isJsonMediaType(contentType)) {
+    throw new ClientError(415, `body must be JSON (Content-Type application/json), got "${contentType.slice(0, 60)}"`)
+  }
   if (event.body === undefined || event.body === null) return {}
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8')
+  if (bytes.length > maxBytes) throw new ClientError(413, `body must be at most ${maxBytes} bytes`)
+  const text = bytes.toString('utf8')
   if (text.trim() === '') return {}
   try {
     return JSON.parse(text)

@@ -2,12 +2,23 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string }
 
-/** An HTML response. */
+// The pages are the same for every visitor and change only with a deploy: short public caching.
+const PAGE_CACHE_CONTROL = 'public, max-age=300'
+
+/** An HTML page; the security headers come from the web handler's middleware. */
 export function htmlResponse(statusCode: number, body: string): HttpResponse {
-  return { statusCode, headers: { 'content-type': 'text/html; charset=utf-8' }, body }
+  return {
+    statusCode,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': PAGE_CACHE_CONTROL },
+    body,
+  }
 }
 
-/** A JSON response. */
+/** A JSON response: an API answer about one request, never to be cached or sniffed as anything else. */
 export function jsonResponse(statusCode: number, value: unknown): HttpResponse {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) }
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'X-Content-Type-Options': 'nosniff' },
+    body: JSON.stringify(value),
+  }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
 import { runServerless, startOffline, type Offline } from '../support/serverless.ts'
 
@@ -15,8 +15,28 @@ const flag = jpegBytes(7)
 beforeAll(async () => {
   // The stage local bucket name, as serverless.yml gives it to the functions.
   s3 = await startTestS3('imgpull-local-images')
-  origin = await startOrigin({ '/a.jpg': image(flag) })
+  origin = await startOrigin({
+    '/a.jpg': image(flag),
+    '/hop.jpg': status(302, '', { location: 'http://10.0.0.1/a.jpg' }),
+    '/metadata.jpg': status(301, '', { location: 'http://169.254.169.254/latest/meta-data/' }),
+  })
 })
+
+/** POSTs a JSON body to /download, as `curl --json` does. */
+function postDownload(httpUrl: string, body: string, contentType = 'application/json'): Promise<Response> {
+  return fetch(`${httpUrl}/download`, { method: 'POST', headers: { 'content-type': contentType }, body })
+}
+
+async function expectRefusal(response: Response, statusCode: number, message: RegExp | string): Promise<void> {
+  expect(response.status).toBe(statusCode)
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+  const answer = (await response.json()) as { message: string }
+  expect(Object.keys(answer)).toEqual(['message'])
+  expect(answer.message).toMatch(message)
+}
+
+// Private addresses are allowlisted here so that the refusal shown is the address check's own.
+const LOCAL_ALLOWED_HOSTS = 'i1.mifile.cn,127.0.0.1,localhost,10.0.0.1,172.16.0.1,192.168.1.1,169.254.169.254,fc00::1'
 afterAll(async () => {
   await origin.close()
   await s3.close()
@@ -26,16 +46,19 @@ describe('serverless-offline, stage local, over HTTP', () => {
   let offline: Offline
 
   beforeAll(async () => {
-    offline = await startOffline(s3.endpoint)
+    offline = await startOffline(s3.endpoint, { params: { allowedHosts: LOCAL_ALLOWED_HOSTS } })
   })
   afterAll(async () => {
     await offline.stop()
   })
 
-  it('serves the index page as HTML', async () => {
+  it('serves the index page as HTML that may load nothing', async () => {
     const response = await fetch(`${offline.httpUrl}/`)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'none';/)
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(response.headers.get('cache-control')).toBe('public, max-age=300')
     expect(await response.text()).toBe('<h1>Index</h1>')
   })
 
@@ -44,10 +67,9 @@ describe('serverless-offline, stage local, over HTTP', () => {
     expect(plain.status).toBe(200)
     expect(await plain.text()).toBe('<h1>hello, big world!</h1>')
 
-    const hostile = await fetch(`${offline.httpUrl}/hello/%3Cscript%3Ealert(1)%3C%2Fscript%3E`)
-    const page = await hostile.text()
-    expect(page).not.toContain('<script')
-    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    const hostile = await fetch(`${offline.httpUrl}/hello/${encodeURIComponent(`<script>alert('x')</script>&"`)}`)
+    expect(hostile.headers.get('content-security-policy')).toMatch(/^default-src 'none';/)
+    expect(await hostile.text()).toBe('<h1>hello, &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;!</h1>')
   })
 
   it('answers an unknown path or method with 404 or 405, not 500', async () => {
@@ -58,11 +80,10 @@ describe('serverless-offline, stage local, over HTTP', () => {
   })
 
   it('downloads through POST /download into the local S3 and answers the counter', async () => {
-    // As the README's curl sends it: no content-type header.
-    const response = await fetch(`${offline.httpUrl}/download`, {
-      method: 'POST',
-      body: JSON.stringify({ baseUrl: origin.baseUrl, codes: ['A', 'error'], prefix: 'flags/e2e-http/' }),
-    })
+    const response = await postDownload(
+      offline.httpUrl,
+      JSON.stringify({ baseUrl: origin.baseUrl, codes: ['A', 'error'], prefix: 'flags/e2e-http/' }),
+    )
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toMatch(/^application\/json/)
     const result = (await response.json()) as Record<string, unknown>
@@ -81,15 +102,70 @@ describe('serverless-offline, stage local, over HTTP', () => {
 
   it.each([
     ['not JSON', 'codes=a', /^body must be valid JSON$/],
-    ['a wrong type', '{"codes":"a"}', /^codes: /],
+    ['an array', '["a"]', /^request must be a JSON object$/],
+    ['codes of the wrong type', '{"codes":"a"}', /^codes: must be an array of strings$/],
+    ['a code of the wrong type', '{"codes":[1]}', /^codes\[0\]: must be a string$/],
     ['an empty codes list', '{"codes":[]}', /^codes: must not be empty$/],
     ['a concurrency out of range', '{"concurrency":65}', /^concurrency: /],
+    ['a force of the wrong type', '{"force":"yes"}', /^force: must be true or false$/],
+    ['an unknown field', '{"code":["a"]}', /^unknown field "code"$/],
+    ['a code climbing out of the prefix', '{"codes":["../x"]}', /^codes\[0\] "\.\.\/x": may only contain/],
+    ['a code with a slash', '{"codes":["a/b"]}', /^codes\[0\] "a\/b": may only contain/],
+    ['an empty code', '{"codes":[""]}', /^codes\[0\] "": must not be empty$/],
+    ['a 129-character code', JSON.stringify({ codes: ['x'.repeat(129)] }), /^codes\[0\] "x{40}": must be at most 128 characters$/],
+    ['a unicode code', '{"codes":["été"]}', /^codes\[0\] "été": may only contain/],
+    ['a code with a NUL', '{"codes":["a\\u0000b"]}', /^codes\[0\] "a\\u0000b": may only contain/],
+    ['a code of dots', '{"codes":[".."]}', /^codes\[0\] "\.\.": must not be/],
+    ['a prefix outside KEY_PREFIX', '{"prefix":"cats/"}', /^prefix: must start with "flags\/"$/],
   ])('answers a body with %s with 400 and a JSON message', async (_, body, message) => {
-    const response = await fetch(`${offline.httpUrl}/download`, { method: 'POST', body })
-    expect(response.status).toBe(400)
-    const answer = (await response.json()) as { message: string }
-    expect(Object.keys(answer)).toEqual(['message'])
-    expect(answer.message).toMatch(message)
+    await expectRefusal(await postDownload(offline.httpUrl, body), 400, message)
+  })
+
+  it('answers a body that is not declared as JSON with 415', async () => {
+    await expectRefusal(await postDownload(offline.httpUrl, '{"codes":["a"]}', 'text/plain'), 415, /^body must be JSON/)
+  })
+
+  it('answers a body over the size cap with 413', async () => {
+    const huge = JSON.stringify({ codes: Array.from({ length: 30_000 }, (_, i) => `code-${i}`) })
+    await expectRefusal(await postDownload(offline.httpUrl, huge), 413, /^body must be at most 262144 bytes$/)
+  })
+
+  it.each([
+    ['a 10/8 address', 'http://10.0.0.1/a1', '10.0.0.1 is a private address, not a public one'],
+    ['a 172.16/12 address', 'http://172.16.0.1/a1', '172.16.0.1 is a private address, not a public one'],
+    ['a 192.168/16 address', 'http://192.168.1.1/a1', '192.168.1.1 is a private address, not a public one'],
+    ['the metadata address', 'http://169.254.169.254/latest', '169.254.169.254 is a linkLocal address, not a public one'],
+    ['an fc00::/7 address', 'http://[fc00::1]/a1', 'fc00::1 is a uniqueLocal address, not a public one'],
+    ['a file: URL', 'file:///etc/passwd', 'must use http or https'],
+    ['an ftp: URL', 'ftp://127.0.0.1/a1', 'must use http or https'],
+    ['credentials in the URL', 'http://user:secret@127.0.0.1/a1', 'must not contain credentials'],
+    ['a host not on the allowlist', 'https://evil.example.net/a1', 'host "evil.example.net" is not in ALLOWED_HOSTS'],
+  ])('refuses a baseUrl with %s with 400 before any request leaves', async (_, baseUrl, message) => {
+    const seen = origin.requests.length
+    await expectRefusal(await postDownload(offline.httpUrl, JSON.stringify({ baseUrl, codes: ['a'] })), 400, `baseUrl: ${message}`)
+    expect(origin.requests.length).toBe(seen)
+  })
+
+  it('follows no redirect to a private or metadata address, and counts it as blocked', async () => {
+    const response = await postDownload(
+      offline.httpUrl,
+      JSON.stringify({ baseUrl: origin.baseUrl, codes: ['hop', 'metadata'], prefix: 'flags/e2e-redirect/' }),
+    )
+    expect(response.status).toBe(200)
+    const result = (await response.json()) as { counter: unknown; failures: { code: string; reason: string; message: string }[] }
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 2 })
+    expect(result.failures.map(({ code, reason, message }) => ({ code, reason, message }))).toEqual([
+      {
+        code: 'hop',
+        reason: 'blocked',
+        message: 'origin: redirect to http://10.0.0.1 refused: 10.0.0.1 is a private address, not a public one',
+      },
+      {
+        code: 'metadata',
+        reason: 'blocked',
+        message: 'origin: redirect to http://169.254.169.254 refused: 169.254.169.254 is a linkLocal address, not a public one',
+      },
+    ])
   })
 
   it('runs download when invoked through the Lambda endpoint', async () => {
@@ -109,6 +185,34 @@ describe('serverless-offline, stage local, over HTTP', () => {
     })
     const answer = (await response.json()) as { errorMessage: string }
     expect(answer.errorMessage).toBe('concurrency: must be an integer from 1 to 64')
+  })
+})
+
+describe('serverless-offline with a deployed stage\'s origin rules (stage dev)', () => {
+  let offline: Offline
+
+  beforeAll(async () => {
+    // Only the bucket and S3 endpoint differ from a real deployment of dev.
+    offline = await startOffline(s3.endpoint, {
+      stage: 'dev',
+      params: { bucketName: 'imgpull-local-images', s3Endpoint: s3.endpoint, allowedHosts: 'i1.mifile.cn,127.0.0.1,::1,localhost' },
+    })
+  })
+  afterAll(async () => {
+    await offline.stop()
+  })
+
+  it.each([
+    ['a loopback address', 'https://127.0.0.1:8443/a1', '127.0.0.1 is a loopback address, not a public one'],
+    ['the IPv6 loopback address', 'https://[::1]:8443/a1', '::1 is a loopback address, not a public one'],
+    [
+      'a host name that resolves to 127.0.0.1',
+      'https://localhost:8443/a1',
+      'host "localhost" resolves to a non-public address: 127.0.0.1 is a loopback address, not a public one',
+    ],
+    ['plain http', 'http://i1.mifile.cn/a1', 'must use https'],
+  ])('refuses a baseUrl with %s with 400', async (_, baseUrl, message) => {
+    await expectRefusal(await postDownload(offline.httpUrl, JSON.stringify({ baseUrl, codes: ['a'] })), 400, `baseUrl: ${message}`)
   })
 })
 
@@ -176,9 +280,51 @@ describe('serverless package --stage prod', () => {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
     })
     const policy = template.Resources['ImagesBucketPolicy']?.Properties['PolicyDocument'] as { Statement: unknown[] }
-    expect(policy.Statement).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    expect(policy.Statement).toEqual([
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [{ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] }, { 'Fn::Sub': '${ImagesBucket.Arn}/*' }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ])
+  })
+
+  it('grants nothing on a wildcard resource: every Allow is the bucket prefix or the function\'s own logs', () => {
+    const role = template.Resources['DownloadRole']?.Properties as {
+      Policies: { PolicyDocument: { Statement: { Effect: string; Resource: unknown }[] } }[]
+    }
+    const bucketPolicy = template.Resources['ImagesBucketPolicy']?.Properties['PolicyDocument'] as {
+      Statement: { Effect: string; Resource: unknown }[]
+    }
+    const statements = [...role.Policies.flatMap((policy) => policy.PolicyDocument.Statement), ...bucketPolicy.Statement]
+    const resources = statements.flatMap((statement) =>
+      [statement.Resource].flat().map((resource) => ({ effect: statement.Effect, resource: JSON.stringify(resource) })),
     )
+    expect(resources.length).toBeGreaterThan(0)
+    for (const { effect, resource } of resources) {
+      expect(resource).not.toBe('"*"')
+      if (effect === 'Allow') {
+        expect(resource).toMatch(/\$\{ImagesBucket\.Arn\}\/flags\/\*|log-group:\/aws\/lambda\/imgpull-prod-download:\*/)
+      }
+    }
+  })
+
+  it('puts POST /download behind an IAM authorizer and leaves the web routes public', () => {
+    const authorization = Object.fromEntries(
+      Object.values(template.Resources)
+        .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+        .map((resource) => [resource.Properties['RouteKey'], resource.Properties['AuthorizationType'] ?? 'NONE']),
+    )
+    expect(authorization).toEqual({ 'GET /': 'NONE', 'GET /hello/{name}': 'NONE', 'POST /download': 'AWS_IAM' })
+  })
+
+  it('gives the deployed download function the deployed origin rules', () => {
+    const environment = (template.Resources['DownloadLambdaFunction']?.Properties['Environment'] as { Variables: Record<string, unknown> })
+      .Variables
+    expect(environment).toMatchObject({ STAGE: 'prod', ALLOWED_HOSTS: '', BASE_URL: 'https://i1.mifile.cn/a1', S3_ENDPOINT: '' })
   })
 
   it('lets the download role read and write only under the key prefix of the bucket', () => {

@@ -133,7 +133,7 @@ describe('Download engine against a real origin and a real local S3', () => {
 
   it('rejects an invalid request before anything is fetched', async () => {
     origin = await startOrigin({})
-    await expect(downloaderFor(s3, origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\]: may only contain/)
+    await expect(downloaderFor(s3, origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\] "a\/b": may only contain/)
     expect(origin.requests).toEqual([])
   })
 })

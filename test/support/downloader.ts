@@ -1,8 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3'
-import { createOriginAgent, httpImageSource } from '../../lib/adapters/httpImageSource.ts'
-import { s3ObjectSink } from '../../lib/adapters/s3ObjectSink.ts'
+import type { LookupAll } from '../../lib/adapters/httpImageSource.ts'
 import { loadDownloadConfig } from '../../lib/config.ts'
-import { createDownloader, type Downloader } from '../../lib/download/downloader.ts'
+import type { Downloader } from '../../lib/download/downloader.ts'
+import { wireDownloader } from '../../lib/wiring.ts'
 
 /** Where a test downloader stores: a local S3 endpoint, bucket, and the client it writes with. */
 export interface TestStore {
@@ -19,19 +19,23 @@ const FAST_FAILURE_ENV = {
   RETRY_BASE_DELAY_MS: '5',
 }
 
-/** The downloader as the handler builds it, from environment variables, against a test origin and store. */
-export function downloaderFor(store: TestStore, baseUrl: string, env: Record<string, string> = {}): Downloader {
+/**
+ * The downloader as the handler builds it, from environment variables (stage `local` unless
+ * `env` says otherwise), against a test origin and store; `lookupAll` stands in for DNS.
+ */
+export function downloaderFor(
+  store: TestStore,
+  baseUrl: string,
+  env: Record<string, string> = {},
+  lookupAll?: LookupAll,
+): Downloader {
   const config = loadDownloadConfig({
     BUCKET_NAME: store.bucket,
     BASE_URL: baseUrl,
     S3_ENDPOINT: store.endpoint,
-    ALLOW_LOOPBACK_ORIGINS: 'true',
+    STAGE: 'local',
     ...FAST_FAILURE_ENV,
     ...env,
   })
-  return createDownloader({
-    config,
-    source: httpImageSource(createOriginAgent(config.originTimeouts)),
-    sink: s3ObjectSink(store.client, config.bucket),
-  })
+  return wireDownloader(config, lookupAll === undefined ? { s3Client: store.client } : { s3Client: store.client, lookupAll })
 }

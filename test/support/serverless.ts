@@ -45,13 +45,31 @@ export interface Offline {
   stop(): Promise<void>
 }
 
-/** Starts serverless-offline for stage local on free ports; resolves once it says it is ready. */
-export async function startOffline(s3Endpoint: string): Promise<Offline> {
+/**
+ * Starts serverless-offline on free ports, for stage local unless told otherwise, with any
+ * `--param` overrides; resolves once it says it is ready.
+ */
+export async function startOffline(
+  s3Endpoint: string,
+  { stage = 'local', params = {} }: { stage?: string; params?: Record<string, string> } = {},
+): Promise<Offline> {
   const httpPort = await freePort()
   const lambdaPort = await freePort()
+  const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
   const child = spawn(
     process.execPath,
-    [serverlessBin, 'offline', 'start', '--stage', 'local', '--httpPort', `${httpPort}`, '--lambdaPort', `${lambdaPort}`],
+    [
+      serverlessBin,
+      'offline',
+      'start',
+      '--stage',
+      stage,
+      ...paramArgs,
+      '--httpPort',
+      `${httpPort}`,
+      '--lambdaPort',
+      `${lambdaPort}`,
+    ],
     { cwd: projectRoot, env: cliEnv(s3Endpoint) },
   )
   await untilReady(child)

@@ -10,6 +10,8 @@ const context = {
   getRemainingTimeInMillis: () => 60_000,
 } as unknown as Context
 
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
+
 async function event<T>(name: string): Promise<T> {
   return JSON.parse(await readFile(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as T
 }
@@ -21,7 +23,7 @@ const echo = multiTriggerHandler(async (input) => {
   }
   if ('explode' in input) throw new Error('database password is hunter2')
   return { received: input }
-})
+}, { maxBodyBytes: 1024 })
 
 describe('Function: multiTriggerHandler', () => {
   it('unwraps an HTTP API event to its JSON body and answers JSON 200', async () => {
@@ -29,7 +31,7 @@ describe('Function: multiTriggerHandler', () => {
     const response = await echo(httpEvent, context)
     expect(response).toEqual({
       statusCode: 200,
-      headers: { 'content-type': 'application/json' },
+      headers: JSON_HEADERS,
       body: JSON.stringify({ received: JSON.parse(httpEvent.body ?? '') as unknown }),
     })
   })
@@ -53,9 +55,29 @@ describe('Function: multiTriggerHandler', () => {
     const response = await echo({ ...httpEvent, body }, context)
     expect(response).toEqual({
       statusCode: 400,
-      headers: { 'content-type': 'application/json' },
+      headers: JSON_HEADERS,
       body: JSON.stringify({ message }),
     })
+  })
+
+  it.each([
+    ['text/plain', 415, /^body must be JSON \(Content-Type application\/json\), got "text\/plain"$/],
+    ['application/x-www-form-urlencoded', 415, /^body must be JSON/],
+    ['application/json; charset=utf-8', 200, undefined],
+    ['application/vnd.api+json', 200, undefined],
+  ])('answers a body declared as %s with %i', async (contentType, statusCode, message) => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, 'content-type': contentType } }, context)
+    expect(response).toMatchObject({ statusCode })
+    if (message !== undefined) expect((JSON.parse((response as { body: string }).body) as { message: string }).message).toMatch(message)
+  })
+
+  it('answers a body over the size cap with 413, before parsing it', async () => {
+    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const huge = JSON.stringify({ codes: Array.from({ length: 200 }, (_, i) => `code-${i}`) })
+    expect(huge.length).toBeGreaterThan(1024)
+    const response = await echo({ ...httpEvent, body: huge }, context)
+    expect(response).toEqual({ statusCode: 413, headers: JSON_HEADERS, body: JSON.stringify({ message: 'body must be at most 1024 bytes' }) })
   })
 
   it('answers an unexpected failure with a bare 500 that reveals nothing', async () => {
@@ -63,7 +85,7 @@ describe('Function: multiTriggerHandler', () => {
     const response = await echo({ ...httpEvent, body: '{"explode":true}' }, context)
     expect(response).toEqual({
       statusCode: 500,
-      headers: { 'content-type': 'application/json' },
+      headers: JSON_HEADERS,
       body: JSON.stringify({ message: 'Internal Server Error' }),
     })
   })
@@ -93,7 +115,7 @@ describe('Function: multiTriggerHandler', () => {
       const first = remainingMs()
       left = 999
       return { first, second: remainingMs(), aborted: signal.aborted }
-    })
+    }, { maxBodyBytes: 1024 })
     const clock: Context = { ...context, getRemainingTimeInMillis: () => left }
     expect(await seen({}, clock)).toEqual({ first: 12_345, second: 999, aborted: false })
   })

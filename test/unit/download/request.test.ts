@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../../../lib/errors.ts'
 import {
   DEFAULT_CODES,
-  MAX_CODES,
+  DEFAULT_MAX_CODES,
   keyPrefixProblem,
   parseDownloadRequest,
   type RequestDefaults,
@@ -13,7 +13,8 @@ const defaults: RequestDefaults = {
   baseUrl: 'https://images.example.com/a1',
   concurrency: 3,
   keyPrefix: 'flags/',
-  allowLoopbackOrigins: false,
+  maxCodes: DEFAULT_MAX_CODES,
+  originPolicy: { allowedHosts: ['images.example.com', 'cdn.example.org', 'example.com'], localOrigins: false },
 }
 
 function rejection(input: unknown, overrides: Partial<RequestDefaults> = {}): ValidationError {
@@ -56,12 +57,16 @@ describe('Function: parseDownloadRequest', () => {
     ['an array', [], /request must be a JSON object/],
     ['codes of the wrong type', { codes: 'abc' }, /^codes: must be an array of strings/],
     ['a non-string code', { codes: ['a', 7] }, /^codes\[1\]: must be a string/],
+    ['a code with a path', { codes: ['ok', 'a/b'] }, /^codes\[1\] "a\/b": may only contain/],
+    ['a unicode code', { codes: ['drapeau-é'] }, /^codes\[0\] "drapeau-é": may only contain/],
+    ['a code with a NUL', { codes: ['a\u0000b'] }, /^codes\[0\] "a\\u0000b": may only contain/],
+    ['a code with a space', { codes: ['a b'] }, /^codes\[0\] "a b": may only contain/],
     ['an empty codes list', { codes: [] }, /^codes: must not be empty/],
-    ['an over-long codes list', { codes: Array.from({ length: MAX_CODES + 1 }, (_, i) => `c${i}`) }, /^codes: must hold at most/],
-    ['an empty code', { codes: [''] }, /^codes\[0\]: must not be empty/],
-    ['a code with a slash', { codes: ['../x'] }, /^codes\[0\]: may only contain/],
-    ['a code of dots', { codes: ['..'] }, /^codes\[0\]: must not be "\." or "\.\."/],
-    ['a 129-character code', { codes: ['x'.repeat(129)] }, /^codes\[0\]: must be at most 128/],
+    ['an over-long codes list', { codes: Array.from({ length: DEFAULT_MAX_CODES + 1 }, (_, i) => `c${i}`) }, /^codes: must hold at most/],
+    ['an empty code', { codes: [''] }, /^codes\[0\] "": must not be empty/],
+    ['a code with a slash', { codes: ['../x'] }, /^codes\[0\] "\.\.\/x": may only contain/],
+    ['a code of dots', { codes: ['..'] }, /^codes\[0\] "\.\.": must not be "\." or "\.\."/],
+    ['a 129-character code', { codes: ['x'.repeat(129)] }, /^codes\[0\] "x{40}": must be at most 128/],
     ['a fractional concurrency', { concurrency: 2.5 }, /^concurrency: must be an integer from 1 to 64/],
     ['a concurrency of 0', { concurrency: 0 }, /^concurrency: must be an integer from 1 to 64/],
     ['a concurrency of 65', { concurrency: 65 }, /^concurrency: must be an integer from 1 to 64/],
@@ -69,7 +74,10 @@ describe('Function: parseDownloadRequest', () => {
     ['a numeric base URL', { baseUrl: 5 }, /^baseUrl: must be a string/],
     ['a string force', { force: 'yes' }, /^force: must be true or false/],
     ['a relative base URL', { baseUrl: 'images/a1' }, /^baseUrl: must be an absolute URL/],
-    ['a file: base URL', { baseUrl: 'file:///etc' }, /^baseUrl: must use http or https/],
+    ['a file: base URL', { baseUrl: 'file:///etc' }, /^baseUrl: must use https/],
+    ['an ftp: base URL', { baseUrl: 'ftp://example.com/a1' }, /^baseUrl: must use https/],
+    ['a plain http base URL', { baseUrl: 'http://example.com/a1' }, /^baseUrl: must use https/],
+    ['a host not on the allowlist', { baseUrl: 'https://evil.example.net/a1' }, /^baseUrl: host "evil.example.net" is not in ALLOWED_HOSTS/],
     ['credentials in the base URL', { baseUrl: 'https://u:p@example.com' }, /^baseUrl: must not contain credentials/],
     ['a query in the base URL', { baseUrl: 'https://example.com/a?x=1' }, /^baseUrl: must not contain a query/],
     ['a prefix outside the configured one', { prefix: 'cats/' }, /^prefix: must start with "flags\/"/],
@@ -81,13 +89,21 @@ describe('Function: parseDownloadRequest', () => {
     expect(error.message).toMatch(message)
   })
 
-  it.each(['http://127.0.0.1:8701', 'http://localhost:8701', 'http://[::1]:8701'])(
-    'refuses the loopback origin %s unless loopback origins are allowed',
-    (baseUrl) => {
-      expect(rejection({ baseUrl }).message).toBe('baseUrl: loopback origins are not allowed')
-      expect(parseDownloadRequest({ baseUrl }, { ...defaults, allowLoopbackOrigins: true }).baseUrl).toBe(baseUrl)
-    },
-  )
+  it('caps the batch at the configured size', () => {
+    expect(rejection({ codes: ['a', 'b', 'c'] }, { maxCodes: 2 }).message).toBe('codes: must hold at most 2 codes')
+    expect(parseDownloadRequest({ codes: ['a', 'b'] }, { ...defaults, maxCodes: 2 }).codes).toEqual(['a', 'b'])
+  })
+
+  it('accepts plain http and loopback only for local origins', () => {
+    const local = { allowedHosts: ['127.0.0.1'], localOrigins: true }
+    expect(parseDownloadRequest({ baseUrl: 'http://127.0.0.1:8701' }, { ...defaults, originPolicy: local }).baseUrl).toBe(
+      'http://127.0.0.1:8701',
+    )
+    const deployed = { allowedHosts: ['127.0.0.1'], localOrigins: false }
+    expect(rejection({ baseUrl: 'https://127.0.0.1:8701' }, { originPolicy: deployed }).message).toBe(
+      'baseUrl: 127.0.0.1 is a loopback address, not a public one',
+    )
+  })
 })
 
 describe('Function: keyPrefixProblem', () => {

@@ -1,0 +1,76 @@
+import ipaddr from 'ipaddr.js'
+import { isIP } from 'node:net'
+
+/** Which origins the function may fetch from. */
+export interface OriginPolicy {
+  /** Host names a request's baseUrl (and any redirect) may point at; `*.example.com` covers subdomains. */
+  readonly allowedHosts: readonly string[]
+  /** Local runs only: plain http and loopback addresses are accepted. */
+  readonly localOrigins: boolean
+}
+
+/** Resolves a host name to every address it has, as the connection would. */
+export type ResolveHost = (hostname: string) => Promise<string[]>
+
+/**
+ * Why an IP address may not be connected to, or undefined when it is a public unicast address.
+ * Private, loopback, link-local (cloud metadata, 169.254.169.254), unique-local, CGNAT, multicast,
+ * reserved, documentation and NAT64/6to4 ranges are all refused; IPv4-mapped IPv6 is read as IPv4.
+ */
+export function addressProblem(address: string, policy: Pick<OriginPolicy, 'localOrigins'>): string | undefined {
+  if (!ipaddr.isValid(address)) return `"${address}" is not an IP address`
+  const range = ipaddr.process(address).range()
+  if (range === 'unicast') return undefined
+  if (range === 'loopback' && policy.localOrigins) return undefined
+  return `${address} is a ${range} address, not a public one`
+}
+
+/** Strips the brackets URL.hostname keeps around an IPv6 literal. */
+export function bareHost(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname
+}
+
+function isAllowedHost(hostname: string, allowedHosts: readonly string[]): boolean {
+  const host = hostname.toLowerCase()
+  return allowedHosts.some((allowed) =>
+    allowed.startsWith('*.') ? host.endsWith(allowed.slice(1)) && host.length > allowed.length - 1 : host === allowed,
+  )
+}
+
+/**
+ * Why a URL may not be fetched, judged on the URL alone (scheme, credentials, allowlist, and the
+ * address when the host is an IP literal), or undefined. Host names are judged on what they
+ * resolve to, when connecting.
+ */
+export function urlProblem(url: URL, policy: OriginPolicy): string | undefined {
+  const schemes = policy.localOrigins ? ['https:', 'http:'] : ['https:']
+  if (!schemes.includes(url.protocol)) return `must use ${policy.localOrigins ? 'http or https' : 'https'}`
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials'
+  const host = bareHost(url.hostname)
+  if (!isAllowedHost(host, policy.allowedHosts)) return `host "${host}" is not in ALLOWED_HOSTS`
+  if (isIP(host) !== 0) return addressProblem(host, policy)
+  return undefined
+}
+
+/**
+ * Checks an origin fully before anything is sent to it: the URL, then every address its host
+ * resolves to. The check is repeated on the address actually connected to, so a host that
+ * resolves differently later (DNS rebinding) is still refused then.
+ */
+export async function originProblem(url: URL, policy: OriginPolicy, resolve: ResolveHost): Promise<string | undefined> {
+  const problem = urlProblem(url, policy)
+  if (problem !== undefined) return problem
+  const host = bareHost(url.hostname)
+  if (isIP(host) !== 0) return undefined
+  let addresses: string[]
+  try {
+    addresses = await resolve(host)
+  } catch {
+    return `host "${host}" does not resolve`
+  }
+  for (const address of addresses) {
+    const refused = addressProblem(address, policy)
+    if (refused !== undefined) return `host "${host}" resolves to a non-public address: ${refused}`
+  }
+  return undefined
+}
