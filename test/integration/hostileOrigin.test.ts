@@ -1,13 +1,13 @@
 import { crc32 } from 'node:zlib'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { HttpRequest } from '@smithy/types'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
 import type { DownloadFailure } from '../../lib/download/engine.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { freePort } from '../support/serverless.ts'
-import { startResettingProxy, startSilentServer, type TcpFixture } from '../support/faultyNetwork.ts'
-import { startTestS3, type TestS3 } from '../support/localS3.ts'
+import { startResettingProxy, startSilentServer } from '../support/faultyNetwork.ts'
+import { useIntegrationServers } from '../support/localS3.ts'
 import {
   conditionalImage,
   endlessBody,
@@ -30,25 +30,13 @@ const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a
 // Stalls far longer than any timeout of these tests; the fixture's close ends them.
 const FOREVER_MS = 10 * 60_000
 
-let s3: TestS3
 let origin: OriginFixture | undefined
-const tcpFixtures: TcpFixture[] = []
 
-beforeAll(async () => {
-  s3 = await startTestS3()
-})
-afterAll(async () => {
-  await s3.close()
-})
-afterEach(async () => {
-  await origin?.close()
-  origin = undefined
-  await Promise.all(tcpFixtures.splice(0).map((fixture) => fixture.close()))
-})
+const servers = useIntegrationServers()
 
 /** An S3 client for the test server that keeps every request it sends. */
 function recordingS3Client(): { client: S3Client; sent: HttpRequest[] } {
-  const client = createS3Client({ s3Endpoint: s3.endpoint })
+  const client = createS3Client({ s3Endpoint: servers.s3.endpoint })
   const sent: HttpRequest[] = []
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -91,10 +79,10 @@ describe('Download engine against a hostile origin', () => {
   }
 
   it('counts every behaviour under its status and reason, and stores only whole images', async () => {
-    origin = await startOrigin(Object.fromEntries(Object.entries(cases).map(([code, c]) => [`/${code}.jpg`, c.behaviour])))
+    origin = servers.track(await startOrigin(Object.fromEntries(Object.entries(cases).map(([code, c]) => [`/${code}.jpg`, c.behaviour]))))
     const codes = Object.keys(cases)
 
-    const result = await downloaderFor(s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })({
+    const result = await downloaderFor(servers.s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })({
       codes,
       concurrency: codes.length,
       prefix: 'flags/hostile/',
@@ -102,7 +90,7 @@ describe('Download engine against a hostile origin', () => {
 
     expect(result.total).toBe(codes.length)
     expect(result.counter.ok + result.counter.not_found + result.counter.error).toBe(codes.length)
-    const keys = await s3.listKeys()
+    const keys = await servers.s3.listKeys()
     for (const [code, expected] of Object.entries(cases)) {
       const failure = result.failures.find((f) => f.code === code)
       const key = `flags/hostile/${code}.jpg`
@@ -115,29 +103,28 @@ describe('Download engine against a hostile origin', () => {
       if (expected.contentType === undefined) {
         expect(keys).not.toContain(key)
       } else {
-        expect((await s3.getObject(key))?.contentType).toBe(expected.contentType)
+        expect((await servers.s3.getObject(key))?.contentType).toBe(expected.contentType)
       }
     }
   })
 
   it('waits as long as Retry-After asks before trying again', async () => {
     const flag = jpegBytes(9)
-    origin = await startOrigin({ '/busy.jpg': failThen(1, status(429, 'slow down', { 'retry-after': '1' }), image(flag)) })
+    origin = servers.track(await startOrigin({ '/busy.jpg': failThen(1, status(429, 'slow down', { 'retry-after': '1' }), image(flag)) }))
 
-    const result = await downloaderFor(s3, origin.baseUrl)({ codes: ['busy'], prefix: 'flags/retryafter/' })
+    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['busy'], prefix: 'flags/retryafter/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     const [first, second] = origin.log
     expect(origin.log).toHaveLength(2)
     expect(second!.atMs - first!.atMs).toBeGreaterThanOrEqual(990)
-    expect((await s3.getObject('flags/retryafter/busy.jpg'))?.body).toEqual(flag)
+    expect((await servers.s3.getObject('flags/retryafter/busy.jpg'))?.body).toEqual(flag)
   })
 
   it('times out an origin that accepts the connection but never completes the TLS handshake', async () => {
-    const silent = await startSilentServer()
-    tcpFixtures.push(silent)
+    const silent = servers.track(await startSilentServer())
 
-    const result = await downloaderFor(s3, `https://127.0.0.1:${silent.port}`, {
+    const result = await downloaderFor(servers.s3, `https://127.0.0.1:${silent.port}`, {
       CONNECT_TIMEOUT_MS: '300',
       MAX_ATTEMPTS: '2',
     })({ codes: ['a'], prefix: 'flags/connect/' })
@@ -154,8 +141,8 @@ describe('Download engine against a hostile origin', () => {
       '/html.jpg': image(first),
       '/huge.jpg': image(first),
     }
-    origin = await startOrigin(routes)
-    const download = downloaderFor(s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })
+    origin = servers.track(await startOrigin(routes))
+    const download = downloaderFor(servers.s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })
     const codes = ['reset', 'short', 'html', 'huge']
     expect((await download({ codes, prefix: 'flags/intact/' })).counter.ok).toBe(4)
 
@@ -166,7 +153,7 @@ describe('Download engine against a hostile origin', () => {
     const second = await download({ codes, prefix: 'flags/intact/', force: true })
 
     expect(second.counter).toEqual({ ok: 0, not_found: 0, error: 4 })
-    for (const code of codes) expect((await s3.getObject(`flags/intact/${code}.jpg`))?.body).toEqual(first)
+    for (const code of codes) expect((await servers.s3.getObject(`flags/intact/${code}.jpg`))?.body).toEqual(first)
   })
 
   it('keeps the origin validators and answers a 304 by leaving the object as it is', async () => {
@@ -174,15 +161,15 @@ describe('Download engine against a hostile origin', () => {
     const v2 = jpegBytes(13)
     const lastModified = 'Wed, 21 Oct 2026 07:28:00 GMT'
     const routes: Record<string, Behaviour> = { '/flag.jpg': conditionalImage(v1, '"v1"', lastModified) }
-    origin = await startOrigin(routes)
-    const download = downloaderFor(s3, origin.baseUrl)
+    origin = servers.track(await startOrigin(routes))
+    const download = downloaderFor(servers.s3, origin.baseUrl)
     const request = { codes: ['flag'], prefix: 'flags/conditional/' }
     const key = 'flags/conditional/flag.jpg'
 
     const first = await download(request)
-    const stored = await s3.head(key)
+    const stored = await servers.s3.head(key)
     const second = await download(request)
-    const afterSecond = await s3.head(key)
+    const afterSecond = await servers.s3.head(key)
     routes['/flag.jpg'] = conditionalImage(v2, '"v2"', lastModified)
     const third = await download(request)
     const forced = await download({ ...request, force: true })
@@ -193,7 +180,7 @@ describe('Download engine against a hostile origin', () => {
     expect(afterSecond.lastModified).toEqual(stored.lastModified)
     expect(third).toMatchObject({ counter: { ok: 1, not_found: 0, error: 0 }, unchanged: 0, bytes: v2.length })
     expect(forced).toMatchObject({ unchanged: 0, bytes: v2.length })
-    expect((await s3.getObject(key))?.body).toEqual(v2)
+    expect((await servers.s3.getObject(key))?.body).toEqual(v2)
     expect(origin.log.map((r) => [r.headers['if-none-match'], r.headers['if-modified-since']])).toEqual([
       [undefined, undefined],
       ['"v1"', lastModified],
@@ -205,10 +192,10 @@ describe('Download engine against a hostile origin', () => {
   it('sends S3 a CRC32 of every object and every part, matching the bytes', async () => {
     const small = jpegBytes(14, 100_000)
     const large = jpegBytes(15, 6 * MiB + 7)
-    origin = await startOrigin({ '/small.jpg': image(small), '/large.jpg': image(large) })
+    origin = servers.track(await startOrigin({ '/small.jpg': image(small), '/large.jpg': image(large) }))
     const { client, sent } = recordingS3Client()
 
-    const result = await downloaderFor({ ...s3, client }, origin.baseUrl, { MAX_IMAGE_BYTES: String(8 * MiB) })({
+    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl, { MAX_IMAGE_BYTES: String(8 * MiB) })({
       codes: ['small', 'large'],
       concurrency: 1,
       prefix: 'flags/checksum/',
@@ -228,15 +215,15 @@ describe('Download engine against a hostile origin', () => {
       ['/imgpull-test-images/flags/checksum/large.jpg', '1', crc(large.subarray(0, partSize))],
       ['/imgpull-test-images/flags/checksum/large.jpg', '2', crc(large.subarray(partSize))],
     ])
-    expect((await s3.getObject('flags/checksum/large.jpg'))?.body.equals(large)).toBe(true)
+    expect((await servers.s3.getObject('flags/checksum/large.jpg'))?.body.equals(large)).toBe(true)
   })
 })
 
 describe('Download engine when S3 fails', () => {
-  it('counts every code as an s3 error when the S3 server is down, and still answers', async () => {
-    origin = await startOrigin({ '/a.jpg': image(jpegBytes(16)), '/b.jpg': image(jpegBytes(17)) })
+  it('counts every code as an servers.s3 error when the S3 server is down, and still answers', async () => {
+    origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(16)), '/b.jpg': image(jpegBytes(17)) }))
     const down = createS3Client({ s3Endpoint: `http://127.0.0.1:${await freePort()}` })
-    const store = { ...s3, client: down }
+    const store = { ...servers.s3, client: down }
 
     const checked = await downloaderFor(store, origin.baseUrl)({ codes: ['a', 'b', 'missing'], prefix: 'flags/s3down/' })
     const forced = await downloaderFor(store, origin.baseUrl)({ codes: ['a', 'b'], prefix: 'flags/s3down/', force: true })
@@ -256,36 +243,35 @@ describe('Download engine when S3 fails', () => {
     ])
   })
 
-  it('counts an upload that S3 drops mid-body as an s3 error and stores nothing', async () => {
-    origin = await startOrigin({ '/a.jpg': image(jpegBytes(18, 200_000)), '/b.jpg': image(jpegBytes(19, 300)) })
-    const proxy = await startResettingProxy(Number(new URL(s3.endpoint).port), 50_000)
-    tcpFixtures.push(proxy)
+  it('counts an upload that S3 drops mid-body as an servers.s3 error and stores nothing', async () => {
+    origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(18, 200_000)), '/b.jpg': image(jpegBytes(19, 300)) }))
+    const proxy = servers.track(await startResettingProxy(Number(new URL(servers.s3.endpoint).port), 50_000))
     const flaky = createS3Client({ s3Endpoint: `http://127.0.0.1:${proxy.port}` })
 
-    const result = await downloaderFor({ ...s3, client: flaky }, origin.baseUrl)({ codes: ['a', 'b'], prefix: 'flags/s3reset/' })
+    const result = await downloaderFor({ ...servers.s3, client: flaky }, origin.baseUrl)({ codes: ['a', 'b'], prefix: 'flags/s3reset/' })
     flaky.destroy()
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
     expect(result.failures).toEqual([expect.objectContaining({ code: 'a', reason: 's3', attempts: 1 })])
-    expect(await s3.listKeys()).not.toContain('flags/s3reset/a.jpg')
-    expect((await s3.getObject('flags/s3reset/b.jpg'))?.body).toEqual(jpegBytes(19, 300))
+    expect(await servers.s3.listKeys()).not.toContain('flags/s3reset/a.jpg')
+    expect((await servers.s3.getObject('flags/s3reset/b.jpg'))?.body).toEqual(jpegBytes(19, 300))
   })
 })
 
 describe('Download engine at the deadline', () => {
   it('aborts running downloads, starts no new ones, and reports each as deadline', async () => {
     const reserveMs = 500
-    origin = await startOrigin({
+    origin = servers.track(await startOrigin({
       '/quick.jpg': image(jpegBytes(20)),
       '/stalled.jpg': stallHeaders(FOREVER_MS, image(jpegBytes(21))),
       // Sends one whole upload part, then stalls: a multipart upload is under way when time runs out.
       '/midupload.jpg': stallBody(jpegBytes(22, 12 * MiB), 6 * MiB),
-    })
+    }))
     // A remaining-time clock like Lambda's: 700 ms to work before the reserve.
     const endsAt = performance.now() + reserveMs + 700
     const remainingMs = () => endsAt - performance.now()
     const { client, sent } = recordingS3Client()
-    const download = downloaderFor({ ...s3, client }, origin.baseUrl, {
+    const download = downloaderFor({ ...servers.s3, client }, origin.baseUrl, {
       DEADLINE_RESERVE_MS: String(reserveMs),
       HEADERS_TIMEOUT_MS: '30000',
       BODY_TIMEOUT_MS: '30000',
@@ -307,7 +293,7 @@ describe('Download engine at the deadline', () => {
     ])
     expect(origin.requests).not.toContain('/later1.jpg')
     expect(origin.requests).not.toContain('/later2.jpg')
-    expect((await s3.listKeys()).filter((key) => key.startsWith('flags/deadline/'))).toEqual(['flags/deadline/quick.jpg'])
+    expect((await servers.s3.listKeys()).filter((key) => key.startsWith('flags/deadline/'))).toEqual(['flags/deadline/quick.jpg'])
     // The part already uploaded was thrown away with its multipart upload before the run answered.
     const midupload = sent.filter((request) => request.path.endsWith('/midupload.jpg'))
     expect(midupload.map((request) => request.method)).toEqual(['HEAD', 'POST', 'PUT', 'DELETE'])

@@ -1,23 +1,13 @@
 import type { LookupAddress } from 'node:dns'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { LookupAll } from '../../lib/adapters/httpImageSource.ts'
 import { downloaderFor } from '../support/downloader.ts'
-import { startTestS3, type TestS3 } from '../support/localS3.ts'
+import { useIntegrationServers } from '../support/localS3.ts'
 import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 
-let s3: TestS3
 let origin: OriginFixture | undefined
 
-beforeAll(async () => {
-  s3 = await startTestS3()
-})
-afterAll(async () => {
-  await s3.close()
-})
-afterEach(async () => {
-  await origin?.close()
-  origin = undefined
-})
+const servers = useIntegrationServers()
 
 /** DNS that answers each name from a script, one answer per lookup in turn; the last one repeats. */
 function scriptedDns(answers: Record<string, string[]>): LookupAll & { lookups: string[] } {
@@ -40,7 +30,7 @@ const redirect = (location: string) => status(302, '', { location })
 describe('Origin guard over real HTTP', () => {
   it('follows up to three redirects on allowed hosts and stores the image found', async () => {
     const flag = jpegBytes(30)
-    origin = await startOrigin({
+    origin = servers.track(await startOrigin({
       '/moved.jpg': redirect('/r1'),
       '/r1': redirect('/r2'),
       '/r2': redirect('/final.jpg'),
@@ -49,23 +39,23 @@ describe('Origin guard over real HTTP', () => {
       '/l1': redirect('/l2'),
       '/l2': redirect('/l3'),
       '/l3': redirect('/final.jpg'),
-    })
+    }))
 
-    const result = await downloaderFor(s3, origin.baseUrl)({ codes: ['moved', 'loop'], prefix: 'flags/redirects/' })
+    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['moved', 'loop'], prefix: 'flags/redirects/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
     expect(result.failures).toEqual([
       expect.objectContaining({ code: 'loop', reason: 'blocked', attempts: 1, message: 'origin: more than 3 redirects' }),
     ])
-    expect((await s3.getObject('flags/redirects/moved.jpg'))?.body).toEqual(flag)
+    expect((await servers.s3.getObject('flags/redirects/moved.jpg'))?.body).toEqual(flag)
     expect(origin.requests.filter((path) => path === '/final.jpg')).toHaveLength(1)
   })
 
   it('refuses a redirect to a host name that resolves to a private address, at connect time', async () => {
-    origin = await startOrigin({ '/a.jpg': redirect('http://intranet.test/secret.jpg') })
+    origin = servers.track(await startOrigin({ '/a.jpg': redirect('http://intranet.test/secret.jpg') }))
     const dns = scriptedDns({ 'intranet.test': ['10.0.0.7'] })
 
-    const result = await downloaderFor(s3, origin.baseUrl, { ALLOWED_HOSTS: '127.0.0.1,intranet.test' }, dns)({
+    const result = await downloaderFor(servers.s3, origin.baseUrl, { ALLOWED_HOSTS: '127.0.0.1,intranet.test' }, dns)({
       codes: ['a'],
       prefix: 'flags/redirect-dns/',
     })
@@ -83,12 +73,12 @@ describe('Origin guard over real HTTP', () => {
   })
 
   it('connects to the address its own check resolved, so a name that turns private after validation is refused', async () => {
-    origin = await startOrigin({ '/a.jpg': image(jpegBytes(31)) })
+    origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(31)) }))
     const port = new URL(origin.baseUrl).port
     // Public when the request is validated, loopback when the connection is made: DNS rebinding.
     const dns = scriptedDns({ 'rebind.test': ['93.184.216.34', '127.0.0.1'] })
 
-    const result = await downloaderFor(s3, `https://rebind.test:${port}`, { STAGE: 'dev', MAX_ATTEMPTS: '1' }, dns)({
+    const result = await downloaderFor(servers.s3, `https://rebind.test:${port}`, { STAGE: 'dev', MAX_ATTEMPTS: '1' }, dns)({
       codes: ['a'],
       prefix: 'flags/rebind/',
     })
@@ -103,11 +93,11 @@ describe('Origin guard over real HTTP', () => {
   })
 
   it('connects through the guarded lookup to a name that resolves to an accepted address', async () => {
-    origin = await startOrigin({ '/a.jpg': image(jpegBytes(32)) })
+    origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(32)) }))
     const dns = scriptedDns({ 'images.test': ['127.0.0.1'] })
     const baseUrl = origin.baseUrl.replace('127.0.0.1', 'images.test')
 
-    const result = await downloaderFor(s3, baseUrl, {}, dns)({ codes: ['a'], prefix: 'flags/lookup/' })
+    const result = await downloaderFor(servers.s3, baseUrl, {}, dns)({ codes: ['a'], prefix: 'flags/lookup/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     expect(dns.lookups.length).toBeGreaterThanOrEqual(2)
@@ -123,7 +113,7 @@ describe('Origin guard over real HTTP', () => {
       /^baseUrl: host "localhost" resolves to a non-public address: (127\.0\.0\.1|::1) is a loopback address/,
     ],
   ])('outside stage local, refuses %s before any request leaves', async (_, baseUrl, message) => {
-    const download = downloaderFor(s3, 'https://images.example.com/a1', {
+    const download = downloaderFor(servers.s3, 'https://images.example.com/a1', {
       STAGE: 'dev',
       ALLOWED_HOSTS: 'images.example.com,127.0.0.1,::1,localhost',
     })

@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -49,6 +50,42 @@ export async function startTestS3(bucket = 'imgpull-test-images'): Promise<TestS
       client.destroy()
       await server.close()
       await rm(directory, { recursive: true, force: true })
+    },
+  }
+}
+
+interface Closable {
+  close(): Promise<void>
+}
+
+export interface IntegrationServers {
+  /** The file's local S3, started before its first test. */
+  readonly s3: TestS3
+  /** Closes the fixture after the test that opened it. */
+  track<T extends Closable>(fixture: T): T
+}
+
+/** One local S3 for a test file, and cleanup of every loopback fixture a test opens. */
+export function useIntegrationServers(): IntegrationServers {
+  let s3: TestS3 | undefined
+  const open: Closable[] = []
+  beforeAll(async () => {
+    s3 = await startTestS3()
+  })
+  afterAll(async () => {
+    await s3?.close()
+  })
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((fixture) => fixture.close()))
+  })
+  return {
+    get s3() {
+      if (s3 === undefined) throw new Error('the local S3 starts in beforeAll')
+      return s3
+    },
+    track(fixture) {
+      open.push(fixture)
+      return fixture
     },
   }
 }
