@@ -1,7 +1,7 @@
 import type { DownloadConfig } from '../config.ts'
 import { ValidationError } from '../errors.ts'
 import { originProblem, type ResolveHost } from '../security/originPolicy.ts'
-import { runDownloads, type DownloadReport, type EngineSettings } from './engine.ts'
+import { runDownloads, type DownloadObserver, type DownloadReport, type EngineSettings } from './engine.ts'
 import type { ImageSource, ObjectSink } from './ports.ts'
 import { DEFAULT_CODES, parseDownloadRequest, type RequestDefaults } from './request.ts'
 
@@ -16,14 +16,15 @@ export interface DownloaderDeps {
   readonly resolveHost: ResolveHost
 }
 
-/** How much time the caller gives the batch. Without it, the batch runs to its end. */
-export interface TimeLimit {
+/** What the caller brings to one batch: the time it has (none: run to the end), and who watches. */
+export interface RunOptions {
   readonly signal?: AbortSignal
   readonly remainingMs?: () => number
+  readonly observer?: DownloadObserver
 }
 
 /** Validates a raw request, runs the batch and reports it. The one entry point every trigger uses. */
-export type Downloader = (input: unknown, limit?: TimeLimit) => Promise<DownloadResult>
+export type Downloader = (input: unknown, options?: RunOptions) => Promise<DownloadResult>
 
 /** Binds the engine to its configuration and ports, once per container. */
 export function createDownloader({ config, source, sink, resolveHost }: DownloaderDeps): Downloader {
@@ -40,11 +41,11 @@ export function createDownloader({ config, source, sink, resolveHost }: Download
     retry: config.retry,
     deadlineReserveMs: config.deadlineReserveMs,
   }
-  return async (input, limit = {}) => {
+  return async (input, options = {}) => {
     const plan = parseDownloadRequest(input, defaults)
     const refused = await originProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
     if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
-    const report = await runDownloads(plan, settings, { source, sink, ...limit })
+    const report = await runDownloads(plan, settings, { source, sink, ...options })
     const { counter, unchanged, bytes, total, prefix, elapsedMs, failures } = report
     return { counter, unchanged, bytes, total, bucket: config.bucket, prefix, elapsedMs, failures }
   }

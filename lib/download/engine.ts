@@ -49,9 +49,22 @@ export interface EngineSettings {
   readonly deadlineReserveMs: number
 }
 
+/** One code's end, as an observer hears of it. */
+export type CodeFinished =
+  | { readonly code: string; readonly status: 'ok'; readonly unchanged: boolean; readonly bytes: number; readonly ms: number }
+  | (DownloadFailure & { readonly ms: number })
+
+/** Whoever watches a run (logs, metrics). Called synchronously; must not throw. */
+export interface DownloadObserver {
+  codeFinished(event: CodeFinished): void
+  /** After every code: how many of the batch are done. */
+  progress(done: number, total: number): void
+}
+
 export interface DownloadPorts {
   readonly source: ImageSource
   readonly sink: ObjectSink
+  readonly observer?: DownloadObserver
   /** Aborts the run from outside; what is cut short is reported as `deadline`. */
   readonly signal?: AbortSignal
   /** Time left before the invocation is stopped (Lambda's getRemainingTimeInMillis); none means no deadline. */
@@ -115,9 +128,20 @@ export async function runDownloads(
 
   // One limiter per run: the cap is per invocation, and a shared limiter would couple runs.
   const limit = pLimit(plan.concurrency)
+  const total = plan.codes.length
+  let done = 0
+  const observed = async (code: string): Promise<Outcome> => {
+    const startedAt = now()
+    const outcome = await downloadCode(code, run)
+    done += 1
+    const ms = Math.round(now() - startedAt)
+    ports.observer?.codeFinished(outcome.status === 'ok' ? { code, ...outcome, ms } : { ...outcome, ms })
+    ports.observer?.progress(done, total)
+    return outcome
+  }
   let outcomes: Outcome[]
   try {
-    outcomes = await Promise.all(plan.codes.map((code) => limit(() => downloadCode(code, run))))
+    outcomes = await Promise.all(plan.codes.map((code) => limit(() => observed(code))))
   } finally {
     deadline.dispose()
   }
@@ -139,7 +163,7 @@ export async function runDownloads(
     counter,
     unchanged,
     bytes,
-    total: plan.codes.length,
+    total,
     prefix: plan.prefix,
     elapsedMs: Math.round(now() - startedAt),
     failures,

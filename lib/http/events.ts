@@ -8,8 +8,8 @@ export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 
   return version === '2.0' && typeof requestContext?.http?.method === 'string'
 }
 
-/** Whether a Lambda event is an EventBridge schedule's own event (a rule without `input`). */
-export function isScheduledEvent(event: unknown): boolean {
+/** Whether a Lambda event is an EventBridge schedule's event; its `detail` holds any batch it carries. */
+export function isScheduledEvent(event: unknown): event is { readonly detail?: unknown } {
   if (typeof event !== 'object' || event === null) return false
   const record = event as Record<string, unknown>
   return record['source'] === 'aws.events' && record['detail-type'] === 'Scheduled Event'

@@ -217,6 +217,16 @@ describe('serverless-offline with a deployed stage\'s origin rules (stage dev)',
   })
 })
 
+/** `invoke local` output: the one-line JSON logs and metrics, and the result it prints last, indented. */
+function invokeOutput(output: string): { lines: Record<string, unknown>[]; result: Record<string, unknown> } {
+  const rows = output.split('\n')
+  const lines = rows.filter((row) => row.startsWith('{') && row.endsWith('}')).map((row) => JSON.parse(row) as Record<string, unknown>)
+  const start = rows.lastIndexOf('{')
+  const end = rows.indexOf('}', start)
+  const result = start === -1 ? {} : (JSON.parse(rows.slice(start, end + 1).join('\n')) as Record<string, unknown>)
+  return { lines, result }
+}
+
 describe('serverless invoke local with the shared events', () => {
   it('renders the index page from events/web-index.json', async () => {
     const { code, stdout } = await runServerless(['invoke', 'local', '-f', 'web', '--path', 'events/web-index.json'])
@@ -236,9 +246,32 @@ describe('serverless invoke local with the shared events', () => {
     const data = JSON.stringify({ baseUrl: origin.baseUrl, codes: ['a', 'zz'], prefix: 'flags/e2e-local/' })
     const { code, stdout } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], s3.endpoint)
     expect(code).toBe(0)
-    const result = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { counter: unknown }
-    expect(result.counter).toEqual({ ok: 1, not_found: 1, error: 0 })
+    const { result } = invokeOutput(stdout)
+    expect(result['counter']).toEqual({ ok: 1, not_found: 1, error: 0 })
     expect(await s3.getObject('flags/e2e-local/a.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
+  })
+
+  it('logs JSON lines carrying the request id and function name, and metrics with the trigger', async () => {
+    const schedule = JSON.parse(await readFile('events/download-schedule.json', 'utf8')) as Record<string, unknown>
+    const data = JSON.stringify({ ...schedule, detail: { baseUrl: origin.baseUrl, codes: ['a', 'zz'], prefix: 'flags/e2e-logs/' } })
+    const { code, stdout, stderr } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], s3.endpoint)
+    expect(code).toBe(0)
+
+    const { lines } = invokeOutput(`${stdout}\n${stderr}`)
+    const logs = lines.filter((line) => 'level' in line)
+    expect(logs.map((line) => line['message']).sort()).toEqual(['batch finished', 'image failed'])
+    for (const line of logs) {
+      expect(line).toMatchObject({ service: 'imgpull', function_name: 'imgpull-local-download' })
+      expect(line['function_request_id']).toEqual(expect.any(String))
+    }
+    expect(logs.find((line) => line['message'] === 'image failed')).toMatchObject({ code: 'zz', reason: 'not_found', attempts: 1 })
+    expect(logs.find((line) => line['message'] === 'batch finished')).toMatchObject({
+      trigger: 'schedule',
+      counter: { ok: 1, not_found: 1, error: 0 },
+      bytes: flag.length,
+    })
+    const emf = lines.find((line) => '_aws' in line)
+    expect(emf).toMatchObject({ trigger: 'schedule', ok: 1, notFound: 1, error: 0, bytesStored: flag.length })
   })
 })
 
@@ -347,6 +380,8 @@ describe('serverless package --stage prod', () => {
     expect(routes.sort()).toEqual(['GET /', 'GET /hello/{name}', 'POST /download'])
     const rule = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Events::Rule')
     const target = (rule?.Properties['Targets'] as { Input: string }[])[0]
-    expect(JSON.parse(target?.Input ?? '{}')).toHaveProperty('codes')
+    // The rule's input keeps the shape of a schedule event, with the batch in its detail.
+    expect(JSON.parse(target?.Input ?? '{}')).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' })
+    expect(JSON.parse(target?.Input ?? '{}')).toHaveProperty('detail.codes')
   })
 })

@@ -95,9 +95,20 @@ describe('Function: multiTriggerHandler', () => {
     expect(await echo(direct, context)).toEqual({ received: direct })
   })
 
-  it('passes a schedule input through as it is', async () => {
-    const scheduleInput = await event<Record<string, unknown>>('download-schedule')
-    expect(await echo(scheduleInput, context)).toEqual({ received: scheduleInput })
+  it("gives the core a schedule event's detail: the batch the rule's input carries", async () => {
+    const scheduleEvent = await event<{ detail: unknown }>('download-schedule')
+    expect(await echo(scheduleEvent, context)).toEqual({ received: scheduleEvent.detail })
+  })
+
+  it.each([
+    ['download-http', 'http'],
+    ['download-schedule', 'schedule'],
+    ['download-direct', 'direct'],
+  ])('tells the core that %s came by %s', async (name, trigger) => {
+    const seen = multiTriggerHandler(async (_input, invocation) => ({ trigger: invocation.trigger }), { maxBodyBytes: 1024 })
+    const response = await seen(await event(name), context)
+    const answer = trigger === 'http' ? (JSON.parse((response as { body: string }).body) as unknown) : response
+    expect(answer).toEqual({ trigger })
   })
 
   it('treats a schedule rule event without input as an empty request', async () => {

@@ -1,0 +1,61 @@
+import { Logger } from '@aws-lambda-powertools/logger'
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import type { CodeFinished, DownloadObserver } from '../download/engine.ts'
+import type { DownloadResult } from '../download/downloader.ts'
+import type { Trigger } from '../middleware.ts'
+
+const SERVICE = 'imgpull'
+// Below this size a batch is quick enough that its summary line says all there is to say.
+const PROGRESS_MIN_CODES = 100
+const PROGRESS_STEPS = 10
+
+/**
+ * Structured JSON logs and CloudWatch embedded-format metrics, from Powertools for AWS Lambda.
+ * The level comes from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL); the metrics namespace
+ * from POWERTOOLS_METRICS_NAMESPACE, `imgpull` by default.
+ */
+export function createTelemetry(): { logger: Logger; metrics: Metrics } {
+  const logger = new Logger({ serviceName: SERVICE })
+  const metrics = new Metrics({ serviceName: SERVICE, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? SERVICE })
+  return { logger, metrics }
+}
+
+/** Watches one invocation's batch: a log line per failure, progress for long batches, metrics, a summary. */
+export interface BatchTelemetry extends DownloadObserver {
+  finished(result: DownloadResult): void
+}
+
+export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: Trigger): BatchTelemetry {
+  // A default dimension outlives the flushes Powertools makes every 100 values.
+  metrics.setDefaultDimensions({ trigger })
+  let reportedSteps = 0
+
+  return {
+    codeFinished(event: CodeFinished) {
+      metrics.addMetric('downloadLatency', MetricUnit.Milliseconds, event.ms)
+      if (event.status === 'ok') {
+        logger.debug('image stored', { code: event.code, bytes: event.bytes, unchanged: event.unchanged, ms: event.ms })
+        return
+      }
+      const { code, status, reason, attempts, ms, httpStatus, message } = event
+      logger.warn('image failed', { code, status, reason, attempts, ms, httpStatus, detail: message })
+    },
+
+    progress(done, total) {
+      if (total <= PROGRESS_MIN_CODES) return
+      const steps = Math.floor((done * PROGRESS_STEPS) / total)
+      if (steps <= reportedSteps) return
+      reportedSteps = steps
+      logger.info('batch progress', { done, total, percent: Math.floor((done * 100) / total) })
+    },
+
+    finished({ counter, unchanged, bytes, total, elapsedMs, bucket, prefix }) {
+      metrics.addMetric('ok', MetricUnit.Count, counter.ok)
+      metrics.addMetric('notFound', MetricUnit.Count, counter.not_found)
+      metrics.addMetric('error', MetricUnit.Count, counter.error)
+      metrics.addMetric('unchanged', MetricUnit.Count, unchanged)
+      metrics.addMetric('bytesStored', MetricUnit.Bytes, bytes)
+      logger.info('batch finished', { trigger, counter, unchanged, bytes, total, elapsedMs, bucket, prefix })
+    },
+  }
+}

@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { batchTelemetry, createTelemetry } from '../../lib/adapters/telemetry.ts'
+import type { DownloadResult } from '../../lib/download/downloader.ts'
+
+/** Every JSON line written to stdout or stderr while `run` runs: what CloudWatch Logs would receive. */
+async function loggedLines(run: () => void | Promise<void>): Promise<Record<string, unknown>[]> {
+  const written: string[] = []
+  const record = (chunk: string | Uint8Array) => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
+    return true
+  }
+  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(record), vi.spyOn(process.stderr, 'write').mockImplementation(record)]
+  try {
+    await run()
+  } finally {
+    for (const spy of spies) spy.mockRestore()
+  }
+  return written
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+function result(total: number): DownloadResult {
+  return {
+    counter: { ok: total - 2, not_found: 1, error: 1 },
+    unchanged: 3,
+    bytes: 12_345,
+    total,
+    bucket: 'images',
+    prefix: 'flags/',
+    elapsedMs: 321,
+    failures: [],
+  }
+}
+
+describe('Function: batchTelemetry', () => {
+  const levels = { ...process.env }
+  beforeEach(() => {
+    process.env['POWERTOOLS_LOG_LEVEL'] = 'INFO'
+  })
+  afterEach(() => {
+    process.env = { ...levels }
+  })
+
+  it('logs one line per failure and a summary, no line per success at INFO, and metrics in EMF', async () => {
+    const { logger, metrics } = createTelemetry()
+    const lines = await loggedLines(() => {
+      const telemetry = batchTelemetry(logger, metrics, 'schedule')
+      telemetry.codeFinished({ code: 'a', status: 'ok', unchanged: false, bytes: 100, ms: 12 })
+      telemetry.codeFinished({ code: 'b', status: 'not_found', reason: 'not_found', attempts: 1, httpStatus: 404, message: 'not found', ms: 7 })
+      telemetry.codeFinished({ code: 'c', status: 'error', reason: 'timeout', attempts: 3, message: 'origin: Headers Timeout Error', ms: 15_012 })
+      telemetry.finished(result(3))
+      metrics.publishStoredMetrics()
+    })
+
+    const logs = lines.filter((line) => 'level' in line)
+    expect(logs.map((line) => [line['level'], line['message']])).toEqual([
+      ['WARN', 'image failed'],
+      ['WARN', 'image failed'],
+      ['INFO', 'batch finished'],
+    ])
+    expect(logs[1]).toMatchObject({ service: 'imgpull', code: 'c', status: 'error', reason: 'timeout', attempts: 3, ms: 15_012 })
+    expect(logs[2]).toMatchObject({
+      trigger: 'schedule',
+      counter: { ok: 1, not_found: 1, error: 1 },
+      unchanged: 3,
+      bytes: 12_345,
+      elapsedMs: 321,
+    })
+
+    const emf = lines.find((line) => '_aws' in line) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }
+    }
+    const [directive] = emf._aws.CloudWatchMetrics
+    expect(directive?.Namespace).toBe('imgpull')
+    expect(directive?.Dimensions).toEqual([['service', 'trigger']])
+    expect(Object.fromEntries((directive?.Metrics ?? []).map((metric) => [metric.Name, metric.Unit]))).toEqual({
+      downloadLatency: 'Milliseconds',
+      ok: 'Count',
+      notFound: 'Count',
+      error: 'Count',
+      unchanged: 'Count',
+      bytesStored: 'Bytes',
+    })
+    expect(emf).toMatchObject({ trigger: 'schedule', downloadLatency: [12, 7, 15_012], ok: 1, notFound: 1, error: 1, bytesStored: 12_345 })
+  })
+
+  it('logs each success at DEBUG', async () => {
+    process.env['POWERTOOLS_LOG_LEVEL'] = 'DEBUG'
+    const { logger, metrics } = createTelemetry()
+    const lines = await loggedLines(() => {
+      batchTelemetry(logger, metrics, 'http').codeFinished({ code: 'a', status: 'ok', unchanged: true, bytes: 0, ms: 3 })
+    })
+    expect(lines).toEqual([expect.objectContaining({ level: 'DEBUG', message: 'image stored', code: 'a', unchanged: true, ms: 3 })])
+  })
+
+  it('logs progress at every tenth of a batch over 100 codes, and none for smaller ones', async () => {
+    const { logger, metrics } = createTelemetry()
+    const progressOf = (total: number) =>
+      loggedLines(() => {
+        const telemetry = batchTelemetry(logger, metrics, 'direct')
+        for (let done = 1; done <= total; done += 1) telemetry.progress(done, total)
+      })
+
+    const large = await progressOf(250)
+    expect(large.map((line) => line['percent'])).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    expect(large[0]).toMatchObject({ level: 'INFO', message: 'batch progress', done: 25, total: 250 })
+    expect(await progressOf(100)).toEqual([])
+  })
+})
