@@ -4,10 +4,15 @@ import { createOriginAgent, httpImageSource, type LookupAll } from './adapters/h
 import { createS3Client, s3ObjectSink } from './adapters/s3ObjectSink.ts'
 import type { DownloadConfig } from './config.ts'
 import { createDownloader, type Downloader } from './download/downloader.ts'
+import type { ObjectSink } from './download/ports.ts'
 
-/** What a caller may swap: the S3 client, and DNS, which the tests fake to point names anywhere. */
+/**
+ * What a caller may swap: the S3 client; the whole sink (the benchmark's fetch-only baseline);
+ * and DNS, which the tests fake to point names anywhere.
+ */
 export interface WiringOverrides {
   readonly s3Client?: S3Client
+  readonly sink?: ObjectSink
   readonly lookupAll?: LookupAll
 }
 
@@ -18,7 +23,7 @@ export function wireDownloader(config: DownloadConfig, overrides: WiringOverride
   return createDownloader({
     config,
     source: httpImageSource(agent, config.originPolicy),
-    sink: s3ObjectSink(overrides.s3Client ?? createS3Client(config), config.bucket),
+    sink: overrides.sink ?? s3ObjectSink(overrides.s3Client ?? createS3Client(config), config.bucket),
     // The same resolver the connections use, so both see one view of DNS.
     resolveHost: (hostname) =>
       new Promise((resolve, reject) =>

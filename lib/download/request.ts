@@ -4,7 +4,7 @@ import { ValidationError } from '../errors.ts'
 import { urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
 
 export const DEFAULT_MAX_CODES = 1000
-export const MAX_CONCURRENCY = 64
+export const MAX_CONCURRENCY = 128
 const MAX_CODE_LENGTH = 128
 const MAX_PREFIX_LENGTH = 256
 const MAX_URL_LENGTH = 2048

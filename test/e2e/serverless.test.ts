@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
 import { runServerless, startOffline, type Offline } from '../support/serverless.ts'
+import { unzipTo } from '../support/zip.ts'
 
 // One file for every Serverless CLI run: they share the project's build folder, so they run in turn.
 
@@ -106,7 +107,7 @@ describe('serverless-offline, stage local, over HTTP', () => {
     ['codes of the wrong type', '{"codes":"a"}', /^codes: must be an array of strings$/],
     ['a code of the wrong type', '{"codes":[1]}', /^codes\[0\]: must be a string$/],
     ['an empty codes list', '{"codes":[]}', /^codes: must not be empty$/],
-    ['a concurrency out of range', '{"concurrency":65}', /^concurrency: /],
+    ['a concurrency out of range', '{"concurrency":129}', /^concurrency: /],
     ['a force of the wrong type', '{"force":"yes"}', /^force: must be true or false$/],
     ['an unknown field', '{"code":["a"]}', /^unknown field "code"$/],
     ['a code climbing out of the prefix', '{"codes":["../x"]}', /^codes\[0\] "\.\.\/x": may only contain/],
@@ -184,7 +185,7 @@ describe('serverless-offline, stage local, over HTTP', () => {
       body: JSON.stringify({ concurrency: 0 }),
     })
     const answer = (await response.json()) as { errorMessage: string }
-    expect(answer.errorMessage).toBe('concurrency: must be an integer from 1 to 64')
+    expect(answer.errorMessage).toBe('concurrency: must be an integer from 1 to 128')
   })
 })
 
@@ -294,6 +295,23 @@ describe('serverless package --stage prod', () => {
     const download = await stat(join(packageDir, 'download.zip'))
     expect(web.size).toBeLessThan(100 * 1024)
     expect(download.size).toBeLessThan(1024 * 1024)
+  })
+
+  it('bundles into each function only what it uses: web carries no S3 client, HTTP client or Powertools', async () => {
+    const unzipped = await mkdtemp(join(tmpdir(), 'imgpull-unzip-'))
+    try {
+      const bundles: Record<string, string> = {}
+      for (const name of ['web', 'download']) {
+        await unzipTo(join(packageDir, `${name}.zip`), join(unzipped, name))
+        bundles[name] = await readFile(join(unzipped, name, 'handlers', `${name}.cjs`), 'utf8')
+      }
+      for (const marker of ['S3Client', 'undici', 'POWERTOOLS_', 'ipaddr']) {
+        expect({ marker, web: bundles['web']?.includes(marker) }).toEqual({ marker, web: false })
+        expect({ marker, download: bundles['download']?.includes(marker) }).toEqual({ marker, download: true })
+      }
+    } finally {
+      await rm(unzipped, { recursive: true, force: true })
+    }
   })
 
   it('runs both functions on nodejs24.x on arm64', () => {

@@ -73,7 +73,7 @@ describe('Function: loadDownloadConfig', () => {
 
   it.each([
     [{}, /^BUCKET_NAME is required$/],
-    [{ BUCKET_NAME: 'b', CONCURRENCY: '0' }, /^CONCURRENCY must be an integer from 1 to 64, got "0"$/],
+    [{ BUCKET_NAME: 'b', CONCURRENCY: '0' }, /^CONCURRENCY must be an integer from 1 to 128, got "0"$/],
     [{ BUCKET_NAME: 'b', CONCURRENCY: 'three' }, /^CONCURRENCY must be an integer/],
     [{ BUCKET_NAME: 'b', BASE_URL: 'ftp://x' }, /^BASE_URL must be an http\(s\) URL/],
     [{ BUCKET_NAME: 'b', KEY_PREFIX: '../' }, /^KEY_PREFIX must be path segments/],
