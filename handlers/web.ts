@@ -2,7 +2,7 @@ import httpRouterHandler from '@middy/http-router'
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
 import { decodePathSegment, helloPage, indexPage } from '../lib/html.ts'
 import { htmlResponse, type HttpResponse } from '../lib/http/responses.ts'
-import { httpApiHandler } from '../lib/middleware.ts'
+import { httpApiHandler } from '../lib/http/pageHandler.ts'
 
 export const handler = httpApiHandler(
   httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>([

@@ -1,5 +1,4 @@
 import middy, { type MiddlewareObj } from '@middy/core'
-import httpSecurityHeaders from '@middy/http-security-headers'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { isClientError } from './errors.ts'
 import { isHttpApiEvent, isScheduledEvent, parseJsonBody } from './http/events.ts'
@@ -26,25 +25,6 @@ export function jsonErrors(): MiddlewareObj<APIGatewayProxyEventV2, HttpResponse
       request.response = errorResponse(request.error)
     },
   }
-}
-
-type HttpRouteHandler = (event: APIGatewayProxyEventV2, context: Context) => HttpResponse | Promise<HttpResponse>
-
-/**
- * Browser-facing security headers (helmet's set, via middy), with a Content-Security-Policy that
- * lets the pages load nothing at all: they are plain HTML with no scripts, styles or images.
- */
-function pageSecurityHeaders() {
-  return httpSecurityHeaders({
-    contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' },
-    reportTo: false,
-  })
-}
-
-/** Wraps a handler that serves only API Gateway HTTP API routes. */
-export function httpApiHandler(handler: HttpRouteHandler) {
-  // Security headers go on last so that they apply to error responses too.
-  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(pageSecurityHeaders()).use(jsonErrors())
 }
 
 /** What a core may know of the invocation running it, without knowing it is a Lambda. */

@@ -297,7 +297,7 @@ describe('serverless package --stage prod', () => {
     expect(download.size).toBeLessThan(1024 * 1024)
   })
 
-  it('bundles into each function only what it uses: web carries no S3 client, HTTP client or Powertools', async () => {
+  it('bundles into each function only what it uses: web carries no S3 client, HTTP client or Powertools, download no page code', async () => {
     const unzipped = await mkdtemp(join(tmpdir(), 'imgpull-unzip-'))
     try {
       const bundles: Record<string, string> = {}
@@ -305,9 +305,14 @@ describe('serverless package --stage prod', () => {
         await unzipTo(join(packageDir, `${name}.zip`), join(unzipped, name))
         bundles[name] = await readFile(join(unzipped, name, 'handlers', `${name}.cjs`), 'utf8')
       }
-      for (const marker of ['S3Client', 'undici', 'POWERTOOLS_', 'ipaddr']) {
+      for (const marker of ['S3Client', 'undici', 'POWERTOOLS_', 'ipaddr', 'pLimit']) {
         expect({ marker, web: bundles['web']?.includes(marker) }).toEqual({ marker, web: false })
         expect({ marker, download: bundles['download']?.includes(marker) }).toEqual({ marker, download: true })
+      }
+      // And the other way round: the page headers and the router belong to web alone.
+      for (const marker of ['frame-ancestors', 'Route does not exist']) {
+        expect({ marker, web: bundles['web']?.includes(marker) }).toEqual({ marker, web: true })
+        expect({ marker, download: bundles['download']?.includes(marker) }).toEqual({ marker, download: false })
       }
     } finally {
       await rm(unzipped, { recursive: true, force: true })
