@@ -2,14 +2,12 @@
 // its result with the process's peak resident memory. Configured by the same environment
 // variables as the download function; the request comes as JSON on stdin.
 // IMGPULL_BENCH_SINK=discard reads each image to its end and stores nothing: the fetch-only baseline.
-// IMGPULL_BENCH_HANDLER=<bundled download.cjs> runs the packaged Lambda handler itself instead.
 // Started with --expose-gc, it also samples live buffer memory: a full collection before each
 // sample leaves only the buffers still in use, without the garbage V8 has yet to reclaim.
-import { createRequire } from 'node:module'
 import { json } from 'node:stream/consumers'
-import type { Context } from 'aws-lambda'
+import { loadDownloadConfig } from '../lib/config.ts'
 import type { ObjectSink } from '../lib/download/ports.ts'
-import type { DownloadResult } from '../lib/download/downloader.ts'
+import { wireDownloader } from '../lib/wiring.ts'
 
 const discardSink: ObjectSink = {
   validatorsOf: async () => undefined,
@@ -18,33 +16,8 @@ const discardSink: ObjectSink = {
   },
 }
 
-type LambdaHandler = (event: unknown, context: Context) => Promise<DownloadResult>
-
-/** The packaged handler, invoked directly as Lambda would, with a context of 15 minutes. */
-function bundledHandler(file: string): (request: unknown) => Promise<DownloadResult> {
-  const { handler } = createRequire(import.meta.url)(file) as { handler: LambdaHandler }
-  const startedAt = Date.now()
-  const context = {
-    functionName: 'imgpull-bench-download',
-    functionVersion: '$LATEST',
-    memoryLimitInMB: '512',
-    awsRequestId: 'bench',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:imgpull-bench-download',
-    getRemainingTimeInMillis: () => 15 * 60_000 - (Date.now() - startedAt),
-  } as Context
-  return (request) => handler(request, context)
-}
-
-/** The engine from source; loaded only when used, so a bundled run's memory holds the bundle alone. */
-async function sourceDownloader(): Promise<(request: unknown) => Promise<DownloadResult>> {
-  const { loadDownloadConfig } = await import('../lib/config.ts')
-  const { wireDownloader } = await import('../lib/wiring.ts')
-  const discard = process.env['IMGPULL_BENCH_SINK'] === 'discard'
-  return wireDownloader(loadDownloadConfig(), discard ? { sink: discardSink } : {})
-}
-
-const handlerFile = process.env['IMGPULL_BENCH_HANDLER']
-const download = handlerFile === undefined ? await sourceDownloader() : bundledHandler(handlerFile)
+const discard = process.env['IMGPULL_BENCH_SINK'] === 'discard'
+const download = wireDownloader(loadDownloadConfig(), discard ? { sink: discardSink } : {})
 
 const collect = (globalThis as { gc?: () => void }).gc
 let peakLiveBuffersBytes: number | undefined

@@ -15,6 +15,32 @@ export interface WorkerRun {
 
 const workerPath = fileURLToPath(new URL('./downloadWorker.ts', import.meta.url))
 
+// Runs the packaged handler in a plain Node process, as Lambda does: CommonJS, no TypeScript
+// loader, nothing else loaded. Reads the request from stdin; prints its figures as the last line.
+const BUNDLED_RUNNER = `
+const { handler } = require(process.env.IMGPULL_BENCH_HANDLER)
+const chunks = []
+process.stdin.on('data', (chunk) => chunks.push(chunk))
+process.stdin.on('end', async () => {
+  const request = JSON.parse(Buffer.concat(chunks).toString())
+  const startedAt = Date.now()
+  const context = {
+    functionName: 'imgpull-bench-download', functionVersion: '$LATEST', memoryLimitInMB: '512', awsRequestId: 'bench',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:imgpull-bench-download',
+    getRemainingTimeInMillis: () => 15 * 60000 - (Date.now() - startedAt),
+  }
+  const idleRssBytes = process.memoryUsage.rss()
+  const cpuAtStart = process.cpuUsage()
+  const t = performance.now()
+  const result = await handler(request, context)
+  const elapsedMs = performance.now() - t
+  const cpu = process.cpuUsage(cpuAtStart)
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024
+  process.stdout.write('\\n' + JSON.stringify({ result, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000, idleRssBytes, peakRssBytes }) + '\\n')
+  process.exit(0)
+})
+`
+
 /**
  * Runs one batch in a fresh Node process, so its memory and time are measured apart from the
  * servers'. The request goes in on stdin; the worker's figures come back as JSON on stdout.
@@ -30,7 +56,8 @@ export async function runWorker(
     ...(sampleLiveBuffers ? ['--expose-gc'] : []),
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   ]
-  const child = spawn(process.execPath, [...flags, workerPath], { env: { ...process.env, ...env } })
+  const args = env['IMGPULL_BENCH_HANDLER'] === undefined ? [...flags, workerPath] : [...flags, '-e', BUNDLED_RUNNER]
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env } })
   const stdout: Buffer[] = []
   const stderr: Buffer[] = []
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
