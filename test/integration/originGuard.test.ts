@@ -103,6 +103,16 @@ describe('Origin guard over real HTTP', () => {
     expect(dns.lookups.length).toBeGreaterThanOrEqual(2)
   })
 
+  it('counts codes of an origin whose name does not resolve as network errors, without refusing the request', async () => {
+    const dns = scriptedDns({})
+    const result = await downloaderFor(servers.s3, 'https://gone.example.com/a1', { STAGE: 'dev', MAX_ATTEMPTS: '1' }, dns)({
+      codes: ['a', 'b'],
+      prefix: 'flags/nodns/',
+    })
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 2 })
+    expect(result.failures.map((failure) => failure.reason)).toEqual(['network', 'network'])
+  })
+
   it.each([
     ['a loopback address', 'https://127.0.0.1:9/a1', /^baseUrl: 127\.0\.0\.1 is a loopback address, not a public one$/],
     ['the IPv6 loopback', 'https://[::1]:9/a1', /^baseUrl: ::1 is a loopback address, not a public one$/],
