@@ -72,11 +72,12 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
   // Anything but an explicit `local` is treated as deployed: the safe side when STAGE is missing.
   const stage = present(env, 'STAGE') ?? 'unset'
   const baseUrl = httpUrl(env, 'BASE_URL', DEFAULT_BASE_URL)
+  const baseUrlParsed = new URL(baseUrl)
   const originPolicy = Object.freeze({
-    allowedHosts: Object.freeze(allowedHosts(env, 'ALLOWED_HOSTS', bareHost(new URL(baseUrl).hostname))),
+    allowedHosts: Object.freeze(allowedHosts(env, 'ALLOWED_HOSTS', bareHost(baseUrlParsed.hostname))),
     localOrigins: stage === LOCAL_STAGE,
   })
-  const baseUrlProblem = urlProblem(new URL(baseUrl), originPolicy)
+  const baseUrlProblem = urlProblem(baseUrlParsed, originPolicy)
   if (baseUrlProblem !== undefined) throw new ConfigError('BASE_URL', `${baseUrlProblem}, got "${baseUrl}"`)
 
   return Object.freeze({

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
 import type { OriginTimeouts } from '../config.ts'
 import { TransportError, type ImageSource, type TransportFailure } from '../download/ports.ts'
-import { addressProblem, bareHost, urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
+import { addressProblem, bareHost, refusedAddress, urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
 
 // Enough to read a typical error page so the connection can be reused; larger ones are cut off.
 const DISCARD_LIMIT_BYTES = 128 * 1024
@@ -46,11 +46,10 @@ function guardedLookup(policy: Pick<OriginPolicy, 'localOrigins'>, lookupAll: Lo
   return (hostname, options, callback) => {
     lookupAll(hostname, { ...options, all: true }, (error, addresses) => {
       if (error !== null) return callback(error, '', 0)
-      for (const { address } of addresses) {
-        const refused = addressProblem(address, policy)
-        if (refused !== undefined) {
-          return callback(new TransportError('blocked', `refused to connect: ${hostname} resolves to a non-public address: ${refused}`), '', 0)
-        }
+      const refused = refusedAddress(addresses.map(({ address }) => address), policy)
+      if (refused !== undefined) {
+        const reason = `refused to connect: ${hostname} resolves to a non-public address: ${refused}`
+        return callback(new TransportError('blocked', reason), '', 0)
       }
       if (options.all === true) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses)
       const first = addresses[0]

@@ -1,6 +1,6 @@
 import type { DownloadConfig } from '../config.ts'
 import { ValidationError } from '../errors.ts'
-import { originProblem, type ResolveHost } from '../security/originPolicy.ts'
+import { resolvedHostProblem, type ResolveHost } from '../security/originPolicy.ts'
 import { runDownloads, type DownloadObserver, type DownloadReport, type EngineSettings } from './engine.ts'
 import type { ImageSource, ObjectSink } from './ports.ts'
 import { DEFAULT_CODES, parseDownloadRequest, type RequestDefaults } from './request.ts'
@@ -42,8 +42,9 @@ export function createDownloader({ config, source, sink, resolveHost }: Download
     deadlineReserveMs: config.deadlineReserveMs,
   }
   return async (input, options = {}) => {
+    // Parsing has checked the URL's own rules; what is left is where its host really is.
     const plan = parseDownloadRequest(input, defaults)
-    const refused = await originProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
+    const refused = await resolvedHostProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
     if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
     const report = await runDownloads(plan, settings, { source, sink, ...options })
     const { counter, unchanged, bytes, total, prefix, elapsedMs, failures } = report

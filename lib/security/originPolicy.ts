@@ -52,14 +52,28 @@ export function urlProblem(url: URL, policy: OriginPolicy): string | undefined {
   return undefined
 }
 
+/** The first of a host's addresses the policy refuses, with why, or undefined when all are accepted. */
+export function refusedAddress(
+  addresses: readonly string[],
+  policy: Pick<OriginPolicy, 'localOrigins'>,
+): string | undefined {
+  for (const address of addresses) {
+    const refused = addressProblem(address, policy)
+    if (refused !== undefined) return refused
+  }
+  return undefined
+}
+
 /**
- * Checks an origin fully before anything is sent to it: the URL, then every address its host
- * resolves to. The check is repeated on the address actually connected to, so a host that
- * resolves differently later (DNS rebinding) is still refused then.
+ * Checks, before anything is sent, every address a URL's host name resolves to; the URL's own
+ * rules are urlProblem's. The check is repeated on the address actually connected to, so a host
+ * that resolves differently later (DNS rebinding) is still refused then.
  */
-export async function originProblem(url: URL, policy: OriginPolicy, resolve: ResolveHost): Promise<string | undefined> {
-  const problem = urlProblem(url, policy)
-  if (problem !== undefined) return problem
+export async function resolvedHostProblem(
+  url: URL,
+  policy: OriginPolicy,
+  resolve: ResolveHost,
+): Promise<string | undefined> {
   const host = bareHost(url.hostname)
   if (isIP(host) !== 0) return undefined
   let addresses: string[]
@@ -70,9 +84,6 @@ export async function originProblem(url: URL, policy: OriginPolicy, resolve: Res
     // connection is tried, and the guard in the connection checks whatever it resolves to then.
     return undefined
   }
-  for (const address of addresses) {
-    const refused = addressProblem(address, policy)
-    if (refused !== undefined) return `host "${host}" resolves to a non-public address: ${refused}`
-  }
-  return undefined
+  const refused = refusedAddress(addresses, policy)
+  return refused === undefined ? undefined : `host "${host}" resolves to a non-public address: ${refused}`
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addressProblem, originProblem, urlProblem, type OriginPolicy } from '../../../lib/security/originPolicy.ts'
+import { addressProblem, resolvedHostProblem, urlProblem, type OriginPolicy } from '../../../lib/security/originPolicy.ts'
 
 const deployed: OriginPolicy = { allowedHosts: ['images.example.com', '*.cdn.example.org', '93.184.216.34'], localOrigins: false }
 const local: OriginPolicy = { ...deployed, allowedHosts: [...deployed.allowedHosts, '127.0.0.1', 'localhost'], localOrigins: true }
@@ -78,32 +78,32 @@ describe('Function: urlProblem', () => {
   })
 })
 
-describe('Function: originProblem', () => {
+describe('Function: resolvedHostProblem', () => {
   const resolvesTo =
     (...addresses: string[]) =>
     async () =>
       addresses
 
   it('refuses a host name that resolves to a loopback address', async () => {
-    expect(await originProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('127.0.0.1'))).toBe(
+    expect(await resolvedHostProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('127.0.0.1'))).toBe(
       'host "images.example.com" resolves to a non-public address: 127.0.0.1 is a loopback address, not a public one',
     )
   })
 
   it('refuses a host name with any non-public address among public ones', async () => {
     expect(
-      await originProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('93.184.216.34', '10.1.1.1')),
+      await resolvedHostProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('93.184.216.34', '10.1.1.1')),
     ).toMatch(/resolves to a non-public address: 10\.1\.1\.1 is a private address/)
   })
 
   it('leaves a host name that does not resolve to the connection, whose own guard checks it then', async () => {
     const nowhere = () => Promise.reject(new Error('ENOTFOUND'))
-    expect(await originProblem(new URL('https://images.example.com/a1'), deployed, nowhere)).toBeUndefined()
+    expect(await resolvedHostProblem(new URL('https://images.example.com/a1'), deployed, nowhere)).toBeUndefined()
   })
 
   it('accepts a host whose every address is public, and does not resolve IP literals', async () => {
-    expect(await originProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('93.184.216.34'))).toBeUndefined()
+    expect(await resolvedHostProblem(new URL('https://images.example.com/a1'), deployed, resolvesTo('93.184.216.34'))).toBeUndefined()
     const unused = () => Promise.reject(new Error('must not be called'))
-    expect(await originProblem(new URL('https://93.184.216.34/a1'), deployed, unused)).toBeUndefined()
+    expect(await resolvedHostProblem(new URL('https://93.184.216.34/a1'), deployed, unused)).toBeUndefined()
   })
 })
