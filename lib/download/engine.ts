@@ -82,7 +82,6 @@ interface Run {
   readonly settings: EngineSettings
   readonly ports: DownloadPorts
   readonly deadline: Deadline
-  readonly now: () => number
   /** The mean time a finished code took so far in this run: what starting one more is expected to cost. */
   typicalMs(): number
   recordMs(ms: number): void
@@ -118,7 +117,6 @@ export async function runDownloads(
     settings,
     ports,
     deadline,
-    now,
     typicalMs: () => (finished === 0 ? 0 : finishedMs / finished),
     recordMs: (ms) => {
       finishedMs += ms
@@ -131,10 +129,12 @@ export async function runDownloads(
   const total = plan.codes.length
   let done = 0
   const observed = async (code: string): Promise<Outcome> => {
-    const startedAt = now()
+    const codeStartedAt = now()
     const outcome = await downloadCode(code, run)
     done += 1
-    const ms = Math.round(now() - startedAt)
+    const ms = Math.round(now() - codeStartedAt)
+    // Codes cut short by the deadline say nothing about how long a download takes.
+    if (outcome.status === 'ok' || outcome.reason !== 'deadline') run.recordMs(ms)
     ports.observer?.codeFinished(outcome.status === 'ok' ? { code, ...outcome, ms } : { ...outcome, ms })
     ports.observer?.progress(done, total)
     return outcome
@@ -172,10 +172,7 @@ export async function runDownloads(
 
 async function downloadCode(code: string, run: Run): Promise<Outcome> {
   if (!run.deadline.allowsStart(run.typicalMs())) return failed(code, deadlineFailure(), 0)
-  const startedAt = run.now()
-  const outcome = await downloadWithRetries(code, run)
-  if (outcome.status === 'ok' || outcome.reason !== 'deadline') run.recordMs(run.now() - startedAt)
-  return outcome
+  return downloadWithRetries(code, run)
 }
 
 async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
