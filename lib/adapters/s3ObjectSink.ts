@@ -1,6 +1,6 @@
 import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import type { ObjectSink, OriginValidators } from '../download/ports.ts'
+import { originValidators, type ObjectSink, type OriginValidators } from '../download/ports.ts'
 
 // S3's minimum part: an image smaller than this goes up as one PutObject, larger ones in parts,
 // so memory stays at one part per download whatever the image size.
@@ -43,9 +43,7 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
     async validatorsOf(key, signal) {
       try {
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
-        const etag = head.Metadata?.[ETAG_METADATA]
-        const lastModified = head.Metadata?.[LAST_MODIFIED_METADATA]
-        return { ...(etag === undefined ? {} : { etag }), ...(lastModified === undefined ? {} : { lastModified }) }
+        return originValidators(head.Metadata?.[ETAG_METADATA], head.Metadata?.[LAST_MODIFIED_METADATA])
       } catch (error) {
         // Without s3:ListBucket, S3 answers a HEAD of a missing key with 403 rather than 404.
         const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined

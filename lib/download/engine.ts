@@ -10,7 +10,7 @@ import {
   type FailureReason,
 } from './failures.ts'
 import { guardImageBody } from './imageGuard.ts'
-import type { ImageSource, ObjectSink, OriginResponse, OriginValidators } from './ports.ts'
+import { originValidators, type ImageSource, type ObjectSink, type OriginResponse, type OriginValidators } from './ports.ts'
 import type { DownloadPlan } from './request.ts'
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry.ts'
 
@@ -248,7 +248,7 @@ async function fetchAndStore(
   })
   try {
     await ports.sink.put(
-      { key, body: image.body, contentType: image.contentType, validators: validatorsOf(response) },
+      { key, body: image.body, contentType: image.contentType, validators: originValidators(headers.etag, headers.lastModified) },
       signal,
     )
   } catch (error) {
@@ -257,13 +257,6 @@ async function fetchAndStore(
     throw image.failure() ?? storeFailure(error)
   }
   return { unchanged: false, bytes: image.bytesRead() }
-}
-
-function validatorsOf({ headers }: OriginResponse): OriginValidators {
-  return {
-    ...(headers.etag === undefined ? {} : { etag: headers.etag }),
-    ...(headers.lastModified === undefined ? {} : { lastModified: headers.lastModified }),
-  }
 }
 
 async function discard(response: OriginResponse): Promise<void> {

@@ -6,6 +6,11 @@ export interface OriginValidators {
   readonly lastModified?: string
 }
 
+/** Validators from whichever of the two an origin sent (an absent one is left out, not undefined). */
+export function originValidators(etag: string | undefined, lastModified: string | undefined): OriginValidators {
+  return { ...(etag === undefined ? {} : { etag }), ...(lastModified === undefined ? {} : { lastModified }) }
+}
+
 /** One image request; validators make it conditional, so an unchanged image answers 304. */
 export interface ImageRequest {
   readonly url: string
