@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware'
-import { batchTelemetry, createTelemetry } from '../lib/adapters/telemetry.ts'
+import { batchTelemetry, createTelemetry, publishMetrics } from '../lib/adapters/telemetry.ts'
 import { loadDownloadConfig } from '../lib/config.ts'
 import { multiTriggerHandler } from '../lib/middleware.ts'
 import { wireDownloader } from '../lib/wiring.ts'
@@ -21,6 +20,6 @@ export const handler = multiTriggerHandler(
     maxBodyBytes: config.maxBodyBytes,
     reportUnexpected: (error) => logger.error('unexpected failure', error as Error),
     // The request id and function name go on every log line; metrics are flushed after each invocation.
-    outer: [injectLambdaContext(logger, { resetKeys: true }), logMetrics(metrics)],
+    outer: [injectLambdaContext(logger, { resetKeys: true }), publishMetrics(metrics)],
   },
 )

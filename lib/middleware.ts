@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { isClientError } from './errors.ts'
 import { isHttpApiEvent, isScheduledEvent, parseJsonBody } from './http/events.ts'
 import { jsonResponse, type HttpResponse } from './http/responses.ts'
+import { sourceMappedStack } from './sourceMappedStack.ts'
 
 /** Where an unexpected failure is recorded, since its client only sees a bare 500. */
 export type ReportUnexpected = (error: unknown) => void
@@ -12,7 +13,7 @@ const toConsole: ReportUnexpected = (error) => console.error(error)
 /** Turns an error into the response a client may see: its own message for a 4xx, nothing else for the rest. */
 function errorResponse(error: unknown, reportUnexpected: ReportUnexpected = toConsole): HttpResponse {
   if (isClientError(error)) return jsonResponse(error.statusCode, { message: error.message })
-  reportUnexpected(error)
+  reportUnexpected(sourceMappedStack(error))
   return jsonResponse(500, { message: 'Internal Server Error' })
 }
 
@@ -84,7 +85,11 @@ function triggerAdapter({
     },
     onError: (request) => {
       if (request.internal.trigger === 'http') request.response = errorResponse(request.error, reportUnexpected)
-      else if (!isClientError(request.error)) reportUnexpected?.(request.error)
+      else if (!isClientError(request.error)) {
+        // Rethrown to the invoker, whose Lambda runtime logs the stack too: mapped once for both.
+        sourceMappedStack(request.error)
+        reportUnexpected?.(request.error)
+      }
     },
   }
 }

@@ -3,7 +3,9 @@ import S3rver from 's3rver'
 /** Where the local S3 server of `npm start` listens and what it holds. */
 export const LOCAL_S3 = Object.freeze({
   port: 4569,
-  directory: '.local-s3',
+  // Inside node_modules, which no file watcher walks (serverless-offline's, an editor's, vitest's):
+  // a watched folder that fills with thousands of objects is re-read on every write.
+  directory: 'node_modules/.cache/imgpull/local-s3',
   bucket: 'imgpull-local-images',
 })
 

@@ -1,9 +1,11 @@
-// `npm run sample-origin`: a stand-in image server on 127.0.0.1:8701 for trying imgpull locally.
-// Every /NAME.jpg answers a tiny JPEG, except names starting with "error" or "missing", which are 404.
-// The JPEG has an ETag, so a second download of it is answered 304 Not Modified.
+// `npm run sample-origin`: a stand-in image server on 127.0.0.1:8701 (IMGPULL_SAMPLE_ORIGIN_PORT)
+// for trying imgpull locally. Every /NAME.jpg answers a tiny JPEG, except names starting with
+// "error" or "missing", which are 404. The JPEG has an ETag, so a second download of it is
+// answered 304 Not Modified.
 import { createServer } from 'node:http'
+import { isAddressInUse, onStopSignal, portInUseMessage } from './processes.ts'
 
-const PORT = 8701
+const PORT = Number(process.env['IMGPULL_SAMPLE_ORIGIN_PORT'] ?? 8701)
 // A 1x1 pixel JPEG.
 const PIXEL = Buffer.from(
   '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
@@ -25,5 +27,16 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': PIXEL.length, etag: ETAG }).end(PIXEL)
 })
 
+server.on('error', (error) => {
+  console.error(isAddressInUse(error) ? portInUseMessage({ port: PORT, what: 'sample origin' }, 'move it with IMGPULL_SAMPLE_ORIGIN_PORT') : String(error))
+  process.exit(1)
+})
 server.listen(PORT, '127.0.0.1', () => console.log(`sample origin on http://127.0.0.1:${PORT}`))
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)))
+onStopSignal(
+  () =>
+    new Promise((resolve) => {
+      // Keep-alive connections would hold close() open; they are the caller's to retry.
+      server.closeAllConnections()
+      server.close(() => resolve(0))
+    }),
+)

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import type { MiddlewareObj } from '@middy/core'
 import type { CodeFinished, DownloadObserver } from '../download/engine.ts'
 import type { DownloadResult } from '../download/downloader.ts'
 import type { Trigger } from '../middleware.ts'
@@ -26,8 +27,10 @@ export interface BatchTelemetry extends DownloadObserver {
 }
 
 export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: Trigger): BatchTelemetry {
-  // A default dimension outlives the flushes Powertools makes every 100 values.
-  metrics.setDefaultDimensions({ trigger })
+  // A default dimension outlives the flushes Powertools makes every 100 values. Powertools warns
+  // whenever one is set again, so a warm container replaces the whole set rather than the trigger.
+  metrics.clearDefaultDimensions()
+  metrics.setDefaultDimensions({ service: SERVICE, trigger })
   let reportedSteps = 0
 
   return {
@@ -49,13 +52,24 @@ export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: Trigge
       logger.info('batch progress', { done, total, percent: Math.floor((done * 100) / total) })
     },
 
-    finished({ counter, unchanged, bytes, total, elapsedMs, bucket, prefix }) {
+    finished({ counter, unchanged, bytes, total, duplicates, elapsedMs, bucket, prefix }) {
       metrics.addMetric('ok', MetricUnit.Count, counter.ok)
       metrics.addMetric('notFound', MetricUnit.Count, counter.not_found)
       metrics.addMetric('error', MetricUnit.Count, counter.error)
       metrics.addMetric('unchanged', MetricUnit.Count, unchanged)
       metrics.addMetric('bytesStored', MetricUnit.Bytes, bytes)
-      logger.info('batch finished', { trigger, counter, unchanged, bytes, total, elapsedMs, bucket, prefix })
+      logger.info('batch finished', { trigger, counter, unchanged, bytes, total, duplicates, elapsedMs, bucket, prefix })
     },
   }
+}
+
+/**
+ * Publishes an invocation's metrics once it ends, as Powertools' logMetrics does, except that an
+ * invocation which recorded none (a refused request) publishes nothing and warns of nothing.
+ */
+export function publishMetrics(metrics: Metrics): MiddlewareObj {
+  const publish = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics()
+  }
+  return { after: publish, onError: publish }
 }

@@ -47,7 +47,7 @@ export function createDownloader({ config, source, sink, resolveHost }: Download
     const refused = await resolvedHostProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
     if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
     const report = await runDownloads(plan, settings, { source, sink, ...options })
-    const { counter, unchanged, bytes, total, prefix, elapsedMs, failures } = report
-    return { counter, unchanged, bytes, total, bucket: config.bucket, prefix, elapsedMs, failures }
+    const { counter, unchanged, bytes, total, duplicates, prefix, elapsedMs, failures } = report
+    return { counter, unchanged, bytes, total, duplicates, bucket: config.bucket, prefix, elapsedMs, failures }
   }
 }

@@ -35,7 +35,10 @@ export interface DownloadReport {
   readonly unchanged: number
   /** Bytes stored by this run. */
   readonly bytes: number
+  /** Distinct codes asked for: the counter adds up to it. */
   readonly total: number
+  /** Codes of the request left out because an earlier one names the same object. */
+  readonly duplicates: number
   readonly prefix: string
   readonly elapsedMs: number
   readonly failures: DownloadFailure[]
@@ -164,6 +167,7 @@ export async function runDownloads(
     unchanged,
     bytes,
     total,
+    duplicates: plan.duplicates,
     prefix: plan.prefix,
     elapsedMs: Math.round(now() - startedAt),
     failures,

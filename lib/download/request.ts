@@ -11,7 +11,10 @@ const MAX_URL_LENGTH = 2048
 
 /** A validated batch: what to fetch, from where, how many at once, and under which key prefix. */
 export interface DownloadPlan {
+  /** Distinct codes: no two name the same object. */
   readonly codes: readonly string[]
+  /** Codes of the request merged into an earlier one that names the same object. */
+  readonly duplicates: number
   readonly baseUrl: string
   readonly concurrency: number
   readonly prefix: string
@@ -93,13 +96,31 @@ export function parseDownloadRequest(input: unknown, defaults: RequestDefaults):
   const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, defaults.keyPrefix)
   if (prefixProblem !== undefined) throw new ValidationError(`prefix: ${prefixProblem}`)
 
+  const { codes, duplicates } = distinctCodes(request.codes ?? defaults.codes)
   return {
-    codes: request.codes ?? defaults.codes,
+    codes,
+    duplicates,
     baseUrl,
     concurrency: request.concurrency ?? defaults.concurrency,
     prefix,
     force: request.force ?? false,
   }
+}
+
+/**
+ * The codes with every repeat of an earlier one left out, in their first order. Codes that differ
+ * only in case are repeats: an object's key and URL take the code lower-cased, so they name one
+ * object, and fetching it twice would only race two uploads of the same key.
+ */
+export function distinctCodes(codes: readonly string[]): { codes: string[]; duplicates: number } {
+  const seen = new Set<string>()
+  const distinct = codes.filter((code) => {
+    const object = code.toLowerCase()
+    if (seen.has(object)) return false
+    seen.add(object)
+    return true
+  })
+  return { codes: distinct, duplicates: codes.length - distinct.length }
 }
 
 /** Why a key prefix is unsafe (empty segments, "." or "..", odd characters), or undefined if it is fine. */

@@ -1,11 +1,22 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import pLimit from 'p-limit'
+import { execFile } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { setTimeout } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
-import { runServerless, startOffline, type Offline } from '../support/serverless.ts'
+import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
+import { firstPortInUse } from '../../scripts/processes.ts'
+import { commandLine, descendants, isRunning, rssMiB, runNpm, until, type NpmRun } from '../support/processTree.ts'
+import { freePort, projectRoot, runServerless, startOffline, type Offline } from '../support/serverless.ts'
 import { unzipTo } from '../support/zip.ts'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
 
 // One file for every Serverless CLI run: they share the project's build folder, so they run in turn.
 
@@ -276,13 +287,24 @@ describe('serverless invoke local with the shared events', () => {
   })
 })
 
+// The batch an operator configures for the prod schedule.
+const SCHEDULED_REQUEST = { baseUrl: 'https://i1.mifile.cn/a1', codes: ['cn', 'fr'], concurrency: 2 }
+
 describe('serverless package --stage prod', () => {
   let packageDir: string
   let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }
 
   beforeAll(async () => {
     packageDir = await mkdtemp(join(tmpdir(), 'imgpull-package-'))
-    const { code, stderr, stdout } = await runServerless(['package', '--stage', 'prod', '--package', packageDir])
+    const { code, stderr, stdout } = await runServerless([
+      'package',
+      '--stage',
+      'prod',
+      '--package',
+      packageDir,
+      '--param=scheduleEnabled=true',
+      `--param=scheduleRequest=${JSON.stringify(SCHEDULED_REQUEST)}`,
+    ])
     if (code !== 0) throw new Error(`package failed:\n${stdout}\n${stderr}`)
     template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')) as typeof template
   })
@@ -290,11 +312,42 @@ describe('serverless package --stage prod', () => {
     await rm(packageDir, { recursive: true, force: true })
   })
 
-  it('produces one small zip per function', async () => {
+  it('produces one small zip per function, each bundle with its source map', async () => {
     const web = await stat(join(packageDir, 'web.zip'))
     const download = await stat(join(packageDir, 'download.zip'))
     expect(web.size).toBeLessThan(100 * 1024)
-    expect(download.size).toBeLessThan(1024 * 1024)
+    expect(download.size).toBeLessThan(1536 * 1024)
+  })
+
+  it('logs an unexpected error of the packaged handler with TypeScript source lines, as Lambda runs it', async () => {
+    const unzipped = await mkdtemp(join(tmpdir(), 'imgpull-unzip-'))
+    try {
+      await unzipTo(join(packageDir, 'download.zip'), unzipped)
+      // A clock that fails once the engine reads it: an error raised deep inside the bundle.
+      const script = `
+        const { handler } = require(process.argv[1])
+        let reads = 0
+        const context = { functionName: 'imgpull-prod-download', awsRequestId: 'r1', getRemainingTimeInMillis() {
+          reads += 1
+          if (reads > 1) throw new Error('clock unavailable')
+          return 60000
+        } }
+        handler({ codes: ['a'] }, context).catch(() => undefined)`
+      const { stdout, stderr } = await run(process.execPath, ['-e', script, join(unzipped, 'handlers', 'download.cjs')], {
+        // Lambda's environment: the function's own variables, not this test runner's.
+        env: { PATH: process.env['PATH'] ?? '', BUCKET_NAME: 'imgpull-test', STAGE: 'prod' },
+      })
+      const logged = `${stdout}\n${stderr}`
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { message: string; error?: { stack: string } })
+        .find((line) => line.message === 'unexpected failure')
+      expect(logged?.error?.stack).toMatch(/at startDeadline \(lib\/download\/deadline\.ts:\d+:\d+\)/)
+      expect(logged?.error?.stack).toMatch(/at runDownloads \(lib\/download\/engine\.ts:\d+:\d+\)/)
+      expect(logged?.error?.stack).not.toMatch(/download\.cjs/)
+    } finally {
+      await rm(unzipped, { recursive: true, force: true })
+    }
   })
 
   it('bundles into each function only what it uses: web carries no S3 client, HTTP client or Powertools, download no page code', async () => {
@@ -396,15 +449,130 @@ describe('serverless package --stage prod', () => {
     expect(template.Resources['DownloadLambdaFunction']?.Properties['Role']).toEqual({ 'Fn::GetAtt': ['DownloadRole', 'Arn'] })
   })
 
-  it('wires download to POST /download and to a schedule carrying its batch', () => {
+  it('wires download to POST /download and to a schedule that sends its own event with the operator\'s batch', () => {
     const routes = Object.values(template.Resources)
       .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
       .map((resource) => resource.Properties['RouteKey'])
     expect(routes.sort()).toEqual(['GET /', 'GET /hello/{name}', 'POST /download'])
     const rule = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Events::Rule')
-    const target = (rule?.Properties['Targets'] as { Input: string }[])[0]
-    // The rule's input keeps the shape of a schedule event, with the batch in its detail.
-    expect(JSON.parse(target?.Input ?? '{}')).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' })
-    expect(JSON.parse(target?.Input ?? '{}')).toHaveProperty('detail.codes')
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' })
+    const target = (rule?.Properties['Targets'] as { Input?: string; InputTransformer: { InputTemplate: string; InputPathsMap: Record<string, string> } }[])[0]
+    expect(target?.Input).toBeUndefined()
+    // What EventBridge sends: its event's own fields where the placeholders stand, the batch as detail.
+    const ruleEvent: Record<string, unknown> = {
+      id: 'e1f0', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '210987654321',
+      time: '2026-11-27T06:00:00Z', region: 'eu-west-1', resources: ['arn:aws:events:eu-west-1:210987654321:rule/x'],
+    }
+    const { InputTemplate, InputPathsMap } = target!.InputTransformer
+    const sent = InputTemplate.replaceAll(/<(\w+)>/g, (_, name: string) =>
+      JSON.stringify(ruleEvent[String(InputPathsMap[name]).replace(/^\$\./, '')]),
+    )
+    expect(JSON.parse(sent)).toEqual({ version: '0', ...ruleEvent, detail: SCHEDULED_REQUEST })
+  })
+})
+
+describe('stage local never leaves this machine', () => {
+  it.each([
+    ['package with no stage', ['package']],
+    ['deploy with no stage', ['deploy']],
+    ['deploy of stage local', ['deploy', '--stage', 'local']],
+    ['deploy of one function', ['deploy', 'function', '-f', 'download']],
+  ])('refuses %s at once, naming the stages to use', async (_, args) => {
+    const { code, stdout, stderr } = await runServerless(args)
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('Stage "local" only runs on this machine')
+    expect(`${stdout}${stderr}`).toContain('--stage dev')
+    // Refused before anything is built or any AWS credential is looked for.
+    expect(`${stdout}${stderr}`).not.toMatch(/credentials|Bundling|Service packaged/i)
+  })
+
+  it('refuses to ship an enabled schedule that names no batch of the operator\'s', async () => {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=scheduleEnabled=true'])
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('the schedule is enabled (param scheduleEnabled) but param scheduleRequest names no codes')
+  })
+
+  it('refuses a schedule batch that is not JSON', async () => {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=scheduleRequest={"codes":['])
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('param scheduleRequest must be a JSON object')
+  })
+})
+
+describe('npm start', () => {
+  let started: NpmRun
+  let dataDir: string
+  let probeDir: string
+  const ports = { s3: 0, http: 0, lambda: 0 }
+
+  beforeAll(async () => {
+    ports.s3 = await freePort()
+    ports.http = await freePort()
+    ports.lambda = await freePort()
+    dataDir = await mkdtemp(join(tmpdir(), 'imgpull-start-s3-'))
+    // A folder of local files inside the project, as a newcomer's own data or scratch would be.
+    probeDir = await mkdtemp(join(projectRoot, '.probe-'))
+    started = runNpm('start', projectRoot, {
+      IMGPULL_LOCAL_S3_PORT: String(ports.s3),
+      IMGPULL_HTTP_PORT: String(ports.http),
+      IMGPULL_LAMBDA_PORT: String(ports.lambda),
+      IMGPULL_LOCAL_S3_DIR: dataDir,
+    })
+    await until('serverless-offline to be ready', () => started.output().includes('Server ready'), 90_000)
+  })
+  afterAll(async () => {
+    if (started.child.exitCode === null) started.child.kill('SIGKILL')
+    await rm(dataDir, { recursive: true, force: true })
+    await rm(probeDir, { recursive: true, force: true })
+  })
+
+  it('keeps serverless-offline bounded and answering while thousands of objects land in the local S3 and the tree', async () => {
+    const offlinePid = descendants(started.child.pid!).find((pid) => commandLine(pid).includes('offline start'))
+    expect(offlinePid).toBeDefined()
+    const atRest = rssMiB(offlinePid!)
+
+    const client = createS3Client({ s3Endpoint: `http://127.0.0.1:${ports.s3}` })
+    const keys = Array.from({ length: 3000 }, (_, i) => `flags/many/${i}.jpg`)
+    const put = pLimit(32)
+    await Promise.all(keys.map((key) => put(() => client.send(new PutObjectCommand({ Bucket: 'imgpull-local-images', Key: key, Body: flag })))))
+    client.destroy()
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => writeFile(join(probeDir, `${i}.txt`), 'x')))
+
+    // Watch the process for a while after the writes: a watcher walking them grows by hundreds of MB a second.
+    let peak = atRest
+    let slowestPageMs = 0
+    for (let sample = 0; sample < 15; sample += 1) {
+      const startedAt = performance.now()
+      const page = await fetch(`http://127.0.0.1:${ports.http}/`)
+      expect(await page.text()).toBe('<h1>Index</h1>')
+      slowestPageMs = Math.max(slowestPageMs, performance.now() - startedAt)
+      peak = Math.max(peak, rssMiB(offlinePid!))
+      await setTimeout(200)
+    }
+    expect(peak - atRest).toBeLessThan(200)
+    expect(slowestPageMs).toBeLessThan(2000)
+    expect(readdirSync(join(dataDir, 'imgpull-local-images', 'flags', 'many')).length).toBeGreaterThanOrEqual(3000)
+  })
+
+  it('says in one line which port is taken when started twice', async () => {
+    const second = runNpm('start', projectRoot, { IMGPULL_LOCAL_S3_PORT: String(ports.s3), IMGPULL_LOCAL_S3_DIR: dataDir })
+    expect(await second.exit).toBe(1)
+    const lines = second.output().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('npm warn'))
+    expect(lines).toEqual([`port ${ports.s3} (local S3) is already in use on 127.0.0.1: stop whatever holds it, or move it with IMGPULL_LOCAL_S3_PORT, IMGPULL_HTTP_PORT or IMGPULL_LAMBDA_PORT`])
+  })
+
+  it('stops the local S3, serverless-offline and esbuild on a SIGTERM to npm alone', async () => {
+    const below = descendants(started.child.pid!)
+    expect(below.map(commandLine)).toEqual(
+      expect.arrayContaining([expect.stringContaining('scripts/start.ts'), expect.stringContaining('offline start'), expect.stringContaining('esbuild')]),
+    )
+    started.child.kill('SIGTERM')
+    expect(await started.exit).toBe(0)
+    await until('every process below npm to end', () => below.every((pid) => !isRunning(pid)), 10_000)
+    expect(await firstPortInUse([
+      { port: ports.s3, what: 'local S3' },
+      { port: ports.http, what: 'HTTP API' },
+      { port: ports.lambda, what: 'Lambda endpoint' },
+    ])).toBeUndefined()
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { image, jpegBytes, resetMidBody, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
@@ -118,6 +119,31 @@ describe('Download engine against a real origin and a real local S3', () => {
       expect.stringMatching(/^store: /),
     ])
     expect((await servers.s3.listKeys()).filter((key) => key.startsWith('flags/it4/'))).toEqual([])
+  })
+
+  it('fetches and stores codes that name one object once, and counts the merged duplicates', async () => {
+    const flag = jpegBytes(8)
+    origin = servers.track(await startOrigin({ '/dup.jpg': image(flag), '/other.jpg': image(jpegBytes(9)) }))
+    const client = createS3Client({ s3Endpoint: servers.s3.endpoint })
+    const commands: string[] = []
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        commands.push(String(context.commandName))
+        return next(args)
+      },
+      { step: 'initialize' },
+    )
+
+    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl)({
+      codes: ['dup', 'DUP', 'other', 'dup'],
+      prefix: 'flags/it6/',
+    })
+    client.destroy()
+
+    expect(result).toMatchObject({ counter: { ok: 2, not_found: 0, error: 0 }, total: 2, duplicates: 2, failures: [] })
+    expect(origin.requests.sort()).toEqual(['/dup.jpg', '/other.jpg'])
+    expect(commands.filter((name) => name === 'PutObjectCommand')).toHaveLength(2)
+    expect(await servers.s3.getObject('flags/it6/dup.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
   })
 
   it('rejects an invalid request before anything is fetched', async () => {

@@ -1,26 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { batchTelemetry, createTelemetry } from '../../lib/adapters/telemetry.ts'
 import type { DownloadResult } from '../../lib/download/downloader.ts'
-
-/** Every JSON line written to stdout or stderr while `run` runs: what CloudWatch Logs would receive. */
-async function loggedLines(run: () => void | Promise<void>): Promise<Record<string, unknown>[]> {
-  const written: string[] = []
-  const record = (chunk: string | Uint8Array) => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString())
-    return true
-  }
-  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(record), vi.spyOn(process.stderr, 'write').mockImplementation(record)]
-  try {
-    await run()
-  } finally {
-    for (const spy of spies) spy.mockRestore()
-  }
-  return written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-}
+import { loggedLines } from '../support/loggedLines.ts'
 
 function result(total: number): DownloadResult {
   return {
@@ -28,6 +9,7 @@ function result(total: number): DownloadResult {
     unchanged: 3,
     bytes: 12_345,
     total,
+    duplicates: 2,
     bucket: 'images',
     prefix: 'flags/',
     elapsedMs: 321,
@@ -67,6 +49,7 @@ describe('Function: batchTelemetry', () => {
       counter: { ok: 1, not_found: 1, error: 1 },
       unchanged: 3,
       bytes: 12_345,
+      duplicates: 2,
       elapsedMs: 321,
     })
 

@@ -22,7 +22,7 @@ const settings: EngineSettings = {
 }
 
 function plan(codes: string[], extra: Partial<DownloadPlan> = {}): DownloadPlan {
-  return { codes, baseUrl: 'https://origin.test/a1', concurrency: 3, prefix: 'flags/', force: false, ...extra }
+  return { codes, baseUrl: 'https://origin.test/a1', concurrency: 3, prefix: 'flags/', force: false, duplicates: 0, ...extra }
 }
 
 function answer(status: number, body: Buffer = JPEG, headers: OriginHeaders = {}): OriginResponse {

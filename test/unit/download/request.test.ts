@@ -35,8 +35,9 @@ describe('Function: parseDownloadRequest', () => {
       concurrency: 3,
       prefix: 'flags/',
       force: false,
+      duplicates: 0,
     })
-    expect(parseDownloadRequest(undefined, defaults).codes).toBe(DEFAULT_CODES)
+    expect(parseDownloadRequest(undefined, defaults).codes).toEqual(DEFAULT_CODES)
   })
 
   it('keeps the fields a request gives and trims trailing slashes from the base URL', () => {
@@ -44,7 +45,20 @@ describe('Function: parseDownloadRequest', () => {
       { codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img//', concurrency: 8, prefix: 'flags/2026/', force: true },
       defaults,
     )
-    expect(plan).toEqual({ codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img', concurrency: 8, prefix: 'flags/2026/', force: true })
+    expect(plan).toEqual({
+      codes: ['A', 'b'],
+      duplicates: 0,
+      baseUrl: 'https://cdn.example.org/img',
+      concurrency: 8,
+      prefix: 'flags/2026/',
+      force: true,
+    })
+  })
+
+  it('merges codes that name the same object, keeping the first spelling, and counts the merged ones', () => {
+    const plan = parseDownloadRequest({ codes: ['dup', 'DUP', 'b', 'dup', 'Dup', 'B', 'c'] }, defaults)
+    expect(plan.codes).toEqual(['dup', 'b', 'c'])
+    expect(plan.duplicates).toBe(4)
   })
 
   it('keeps the original batch of seven codes as the default', () => {

@@ -1,0 +1,71 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
+import { readFile } from 'node:fs/promises'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useIntegrationServers } from '../support/localS3.ts'
+import { loggedLines, writtenLines } from '../support/loggedLines.ts'
+import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+
+const context = {
+  functionName: 'imgpull-test-download',
+  awsRequestId: 'test-request',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>
+
+const servers = useIntegrationServers()
+let origin: OriginFixture
+let handler: Handler
+
+async function event<T>(name: string): Promise<T> {
+  return JSON.parse(await readFile(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as T
+}
+
+beforeAll(async () => {
+  origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(1)) }))
+  // The handler reads its environment once, at import, as on a cold start.
+  Object.assign(process.env, {
+    BUCKET_NAME: servers.s3.bucket,
+    S3_ENDPOINT: servers.s3.endpoint,
+    STAGE: 'local',
+    BASE_URL: origin.baseUrl,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  })
+  handler = (await import('../../handlers/download.ts')).handler
+})
+
+describe('Handler: download', () => {
+  it('warns of nothing over warm invocations by every trigger and a refused request, and tags each metric with its trigger', async () => {
+    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const schedule = await event<Record<string, unknown>>('download-schedule')
+    const request = { baseUrl: origin.baseUrl, codes: ['a'], prefix: 'flags/handler/' }
+
+    const lines = await writtenLines(async () => {
+      await handler({ ...http, body: JSON.stringify(request) }, context)
+      await handler(request, context)
+      await handler({ ...schedule, detail: request }, context)
+      await handler(request, context)
+      await handler({ ...http, body: '{"codes":[]}' }, context)
+      await expect(handler({ codes: 'a' }, context)).rejects.toThrow('codes: must be an array of strings')
+    })
+
+    expect(lines.filter((line) => /WARN|warn|already been added|No application metrics/.test(line))).toEqual([])
+    const emf = lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(emf.map((metrics) => [metrics['trigger'], metrics['ok']])).toEqual([
+      ['http', 1],
+      ['direct', 1],
+      ['schedule', 1],
+      ['direct', 1],
+    ])
+  })
+
+  it('answers a refused HTTP request with 400 and logs no unexpected failure', async () => {
+    const http = await event<APIGatewayProxyEventV2>('download-http')
+    let response: unknown
+    const lines = await loggedLines(async () => {
+      response = await handler({ ...http, body: '{"codes":[]}' }, context)
+    })
+    expect(response).toMatchObject({ statusCode: 400, body: '{"message":"codes: must not be empty"}' })
+    expect(lines.filter((line) => line['level'] === 'ERROR')).toEqual([])
+  })
+})
