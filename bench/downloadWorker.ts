@@ -2,6 +2,7 @@
 // its result with the process's peak resident memory. Configured by the same environment
 // variables as the download function; the request comes as JSON on stdin.
 // IMGPULL_BENCH_SINK=discard reads each image to its end and stores nothing: the fetch-only baseline.
+// IMGPULL_BENCH_TIMEOUT_MS gives the batch a Lambda's time limit, counted from the request.
 // Started with --expose-gc, it also samples live buffer memory: a full collection before each
 // sample leaves only the buffers still in use, without the garbage V8 has yet to reclaim.
 import { json } from 'node:stream/consumers'
@@ -33,7 +34,11 @@ const idleRssBytes = process.memoryUsage.rss()
 const request = await json(process.stdin)
 const startedAt = performance.now()
 const cpuAtStart = process.cpuUsage()
-const result = await download(request)
+const timeoutMs = Number(process.env['IMGPULL_BENCH_TIMEOUT_MS'] ?? Number.NaN)
+const result = await download(
+  request,
+  Number.isNaN(timeoutMs) ? {} : { remainingMs: () => timeoutMs - (performance.now() - startedAt) },
+)
 const elapsedMs = performance.now() - startedAt
 const cpu = process.cpuUsage(cpuAtStart)
 const cpuMs = (cpu.user + cpu.system) / 1000

@@ -38,6 +38,10 @@ export interface DownloadConfig {
   readonly maxImageBytes: number
   /** Time kept back before the Lambda timeout to abort running downloads and answer. */
   readonly deadlineReserveMs: number
+  /** The longest one attempt at an image may take, from the request to its last byte. */
+  readonly attemptTimeoutMs: number
+  /** The slowest a body may arrive, in bytes per second on average; 0 accepts any speed. */
+  readonly minBodyBytesPerSecond: number
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -61,6 +65,9 @@ export const DEFAULT_RETRY: RetryPolicy = {
 }
 export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 export const DEFAULT_DEADLINE_RESERVE_MS = 2000
+// A 10 MiB image still fits at 1 MiB/s; an origin dripping bytes fails long before.
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
+export const DEFAULT_MIN_BODY_BYTES_PER_SECOND = 8 * 1024
 // A full batch of the longest codes fits: 1000 × (128 characters + quotes and comma).
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 const LOCAL_STAGE = 'local'
@@ -104,6 +111,8 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
     // S3 takes objects up to 5 TiB; a Lambda has no business fetching more than 1 GiB of one image.
     maxImageBytes: integerInRange(env, 'MAX_IMAGE_BYTES', DEFAULT_MAX_IMAGE_BYTES, 1, 1024 ** 3),
     deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
+    attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
+    minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
   })
 }
 

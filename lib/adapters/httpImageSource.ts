@@ -85,7 +85,7 @@ export function httpImageSource(dispatcher: Dispatcher, policy: OriginPolicy): I
         const next = URL.parse(location, target.href)
         const refused = next === null ? 'not a URL' : urlProblem(next, policy)
         if (next === null || refused !== undefined) {
-          throw new TransportError('blocked', `redirect to ${next?.origin ?? JSON.stringify(location)} refused: ${refused}`)
+          throw new TransportError('blocked', `redirect to ${redirectTarget(next, location)} refused: ${refused}`)
         }
         target = next
       }
@@ -114,6 +114,15 @@ async function* withTransportErrors(body: AsyncIterable<Buffer>): AsyncGenerator
   }
 }
 
+// Enough of a redirect target to recognise it; a hostile origin may send kilobytes.
+const MAX_ECHOED_TARGET = 100
+
+/** A redirect target as a message names it: scheme and host (a `file:` URL has no origin), cut short. */
+function redirectTarget(next: URL | null, location: string): string {
+  const shown = next === null ? JSON.stringify(location) : next.origin === 'null' ? `${next.protocol}//${next.host}` : next.origin
+  return shown.length <= MAX_ECHOED_TARGET ? shown : `${shown.slice(0, MAX_ECHOED_TARGET - 1)}…`
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 // The origin closed the connection cleanly but early: mid-body, the body is shorter than promised.
@@ -125,12 +134,17 @@ function asTransportError(error: unknown, phase: 'headers' | 'body'): unknown {
   // The guard's refusal reaches here wrapped by the socket or the connector.
   if (error.cause instanceof TransportError) return error.cause
   const code = (error as { code?: unknown }).code
-  return new TransportError(transportFailure(typeof code === 'string' ? code : '', phase), error.message, {
+  return new TransportError(transportFailure(typeof code === 'string' ? code : '', phase, error.message), error.message, {
     cause: error,
   })
 }
 
-function transportFailure(code: string, phase: 'headers' | 'body'): TransportFailure {
+// undici's words for an answer that breaks HTTP: an unrequested 100 Continue or upgrade, or bytes
+// its parser cannot read. RFC 9110 asks a client to skip a stray 1xx; undici refuses it instead.
+const BAD_RESPONSE_MESSAGES = new Set(['bad response', 'bad upgrade'])
+
+function transportFailure(code: string, phase: 'headers' | 'body', message: string): TransportFailure {
+  if (code.startsWith('HPE_') || (code === 'UND_ERR_SOCKET' && BAD_RESPONSE_MESSAGES.has(message))) return 'bad_response'
   if (TIMEOUT_CODES.has(code)) return 'timeout'
   if (RESET_CODES.has(code)) return 'reset'
   if (CLOSED_CODES.has(code)) return phase === 'body' ? 'truncated' : 'reset'

@@ -1,4 +1,4 @@
-import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
+import { AbortMultipartUploadCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { originValidators, type ObjectSink, type OriginValidators } from '../download/ports.ts'
 
@@ -18,8 +18,12 @@ export interface S3Target {
 // The local S3 server accepts any signature made with its well-known development keys.
 const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 
-// A stalled S3 connection fails its request (the SDK then retries it) instead of holding a download.
-const S3_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000 }
+// A stalled S3 request fails (the SDK then retries it) instead of holding a download: without
+// throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and waits on.
+const S3_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true }
+// Cleaning up a multipart upload that was cut short must not eat the time kept to answer; a part
+// left behind is never an object, and the bucket's lifecycle rule removes it after a day.
+const ABORT_UPLOAD_TIMEOUT_MS = 1000
 
 /** Builds the S3 client: the default AWS chain, or path-style access to a local endpoint. */
 export function createS3Client({ s3Endpoint }: S3Target): S3Client {
@@ -55,7 +59,7 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
     async put({ key, body, contentType, validators }, signal) {
       signal.throwIfAborted()
       const upload = new Upload({
-        client,
+        client: abortableClient(client, signal),
         params: {
           Bucket: bucket,
           Key: key,
@@ -78,6 +82,19 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
       }
     },
   }
+}
+
+/**
+ * The client as an Upload sees it, with the signal on every request it sends, so that an abort
+ * cuts short a PutObject, UploadPart or CompleteMultipartUpload already in flight. The
+ * AbortMultipartUpload that cleans up after it gets a short time of its own instead.
+ */
+function abortableClient(client: S3Client, signal: AbortSignal): S3Client {
+  const send = ((command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => {
+    const abortSignal = command instanceof AbortMultipartUploadCommand ? AbortSignal.timeout(ABORT_UPLOAD_TIMEOUT_MS) : signal
+    return client.send(command, { ...options, abortSignal })
+  }) as S3Client['send']
+  return Object.assign(Object.create(client) as S3Client, { send })
 }
 
 /** Validators as user metadata; a value S3 could not carry in a header is left out. */

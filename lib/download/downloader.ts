@@ -40,6 +40,8 @@ export function createDownloader({ config, source, sink, resolveHost }: Download
     maxImageBytes: config.maxImageBytes,
     retry: config.retry,
     deadlineReserveMs: config.deadlineReserveMs,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    minBodyBytesPerSecond: config.minBodyBytesPerSecond,
   }
   return async (input, options = {}) => {
     // Parsing has checked the URL's own rules; what is left is where its host really is.
@@ -47,7 +49,6 @@ export function createDownloader({ config, source, sink, resolveHost }: Download
     const refused = await resolvedHostProblem(new URL(plan.baseUrl), config.originPolicy, resolveHost)
     if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
     const report = await runDownloads(plan, settings, { source, sink, ...options })
-    const { counter, unchanged, bytes, total, duplicates, prefix, elapsedMs, failures } = report
-    return { counter, unchanged, bytes, total, duplicates, bucket: config.bucket, prefix, elapsedMs, failures }
+    return { ...report, bucket: config.bucket }
   }
 }

@@ -5,11 +5,12 @@ import {
   DownloadError,
   deadlineFailure,
   httpFailure,
+  clip,
   originFailure,
   storeFailure,
   type FailureReason,
 } from './failures.ts'
-import { guardImageBody } from './imageGuard.ts'
+import { guardImageBody, type GuardedImage } from './imageGuard.ts'
 import { originValidators, type ImageSource, type ObjectSink, type OriginResponse, type OriginValidators } from './ports.ts'
 import type { DownloadPlan } from './request.ts'
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry.ts'
@@ -41,7 +42,10 @@ export interface DownloadReport {
   readonly duplicates: number
   readonly prefix: string
   readonly elapsedMs: number
+  /** The first MAX_FAILURES_LISTED failures, in the order of the codes. */
   readonly failures: DownloadFailure[]
+  /** Every code that did not end `ok`, listed or not: `not_found` plus `error`. */
+  readonly failuresTotal: number
 }
 
 /** The limits every run works within, from the function's configuration. */
@@ -50,6 +54,10 @@ export interface EngineSettings {
   readonly retry: RetryPolicy
   /** Time kept back before the deadline to abort running downloads, clean up and answer. */
   readonly deadlineReserveMs: number
+  /** The longest one attempt may take, from the request to the body's last byte; then it fails as `timeout`. */
+  readonly attemptTimeoutMs: number
+  /** The slowest average a body may arrive at, in bytes per second, before it fails as `timeout`; 0: any. */
+  readonly minBodyBytesPerSecond: number
 }
 
 /** One code's end, as an observer hears of it. */
@@ -89,6 +97,12 @@ interface Run {
   typicalMs(): number
   recordMs(ms: number): void
 }
+
+// Enough to see what went wrong in a large batch; the counter and failuresTotal cover the rest, and
+// every failure has its own log line. 100 failures of bounded messages stay far below Lambda's 6 MB.
+export const MAX_FAILURES_LISTED = 100
+// A failure message quotes what an origin sent (a redirect target, a host name); this long at most.
+const MAX_MESSAGE_CHARACTERS = 300
 
 /** The S3 key a code is stored under. */
 export function objectKey(prefix: string, code: string): string {
@@ -170,7 +184,8 @@ export async function runDownloads(
     duplicates: plan.duplicates,
     prefix: plan.prefix,
     elapsedMs: Math.round(now() - startedAt),
-    failures,
+    failures: failures.slice(0, MAX_FAILURES_LISTED),
+    failuresTotal: failures.length,
   }
 }
 
@@ -218,18 +233,47 @@ async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
   }
 }
 
-/** One attempt: a (conditional) GET, checks on the answer, and the body streamed into the sink. */
+/**
+ * One attempt: a (conditional) GET, checks on the answer, and the body streamed into the sink.
+ * The origin's part of it, from the request to the body's last byte, has `attemptTimeoutMs`.
+ */
 async function fetchAndStore(
   url: string,
   key: string,
   validators: OriginValidators | undefined,
+  run: Run,
+): Promise<{ unchanged: boolean; bytes: number }> {
+  const { attemptTimeoutMs } = run.settings
+  const attempt = new AbortController()
+  const timer = setTimeout(() => attempt.abort(), attemptTimeoutMs)
+  const originSignal = AbortSignal.any([run.deadline.signal, attempt.signal])
+  // An origin cut off by the attempt's own clock failed by being too slow, whatever undici says;
+  // any other origin error is passed on as the DownloadError it is or becomes.
+  const originFault = (error: unknown) =>
+    attempt.signal.aborted && !run.deadline.signal.aborted
+      ? new DownloadError('timeout', `origin: attempt took longer than ${attemptTimeoutMs} ms`, { retryable: true, cause: error })
+      : originFailure(error)
+  try {
+    return await exchange(url, key, validators, run, originSignal, originFault)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function exchange(
+  url: string,
+  key: string,
+  validators: OriginValidators | undefined,
   { settings, ports, deadline: { signal } }: Run,
+  originSignal: AbortSignal,
+  originFault: (error: unknown) => DownloadError,
 ): Promise<{ unchanged: boolean; bytes: number }> {
   let response: OriginResponse
   try {
-    response = await ports.source.get(validators === undefined ? { url, signal } : { url, signal, validators })
+    const request = { url, signal: originSignal }
+    response = await ports.source.get(validators === undefined ? request : { ...request, validators })
   } catch (error) {
-    throw originFailure(error)
+    throw originFault(error)
   }
 
   const { status, headers } = response
@@ -246,10 +290,16 @@ async function fetchAndStore(
     throw new DownloadError('too_large', `Content-Length ${headers.contentLength} is over ${settings.maxImageBytes} bytes`)
   }
 
-  const image = await guardImageBody(response.body, {
-    maxBytes: settings.maxImageBytes,
-    expectedBytes: headers.contentLength,
-  })
+  let image: GuardedImage
+  try {
+    image = await guardImageBody(response.body, {
+      maxBytes: settings.maxImageBytes,
+      expectedBytes: headers.contentLength,
+      minBytesPerSecond: settings.minBodyBytesPerSecond,
+    })
+  } catch (error) {
+    throw originFault(error)
+  }
   try {
     await ports.sink.put(
       { key, body: image.body, contentType: image.contentType, validators: originValidators(headers.etag, headers.lastModified) },
@@ -258,7 +308,8 @@ async function fetchAndStore(
   } catch (error) {
     image.body.destroy()
     // A body that broke mid-stream fails the upload too; blame the side that actually failed.
-    throw image.failure() ?? storeFailure(error)
+    const broken = image.failure()
+    throw broken === undefined ? storeFailure(error) : originFault(broken)
   }
   return { unchanged: false, bytes: image.bytesRead() }
 }
@@ -274,6 +325,6 @@ function failed(code: string, failure: DownloadError, attempts: number, message 
     reason: failure.reason,
     attempts,
     ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
-    message,
+    message: clip(message, MAX_MESSAGE_CHARACTERS),
   }
 }

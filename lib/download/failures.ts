@@ -32,9 +32,10 @@ export class DownloadError extends Error {
   }
 }
 
-// 408 and 429 say "later"; 5xx says "not now". Every other 4xx will answer the same again.
+// 408 and 429 say "later"; 5xx says "not now". Every other status will answer the same again,
+// and one past 599 is not HTTP at all.
 export function isRetryableStatus(httpStatus: number): boolean {
-  return httpStatus === 408 || httpStatus === 429 || httpStatus >= 500
+  return httpStatus === 408 || httpStatus === 429 || (httpStatus >= 500 && httpStatus <= 599)
 }
 
 /** A failed answer from the origin: 404 is final, the rest are `http_<status>`. */
@@ -52,7 +53,7 @@ export function originFailure(error: unknown): DownloadError {
   if (error instanceof DownloadError) return error
   if (error instanceof TransportError) {
     return new DownloadError(error.reason, `origin: ${error.message}`, {
-      retryable: error.reason !== 'blocked',
+      retryable: error.reason !== 'blocked' && error.reason !== 'bad_response',
       cause: error,
     })
   }
@@ -66,6 +67,11 @@ export function storeFailure(error: unknown): DownloadError {
 
 export function deadlineFailure(): DownloadError {
   return new DownloadError('deadline', 'deadline')
+}
+
+/** Text cut to at most `max` characters, marked where it was cut: for values an outsider chose. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
 
 export function messageOf(error: unknown): string {

@@ -40,7 +40,15 @@ export interface ImageLimits {
   readonly maxBytes: number
   /** What the origin promised in Content-Length; a body of another length fails as `truncated`. */
   readonly expectedBytes?: number | undefined
+  /**
+   * The slowest average, in bytes per second since the answer's headers, a body may arrive at once
+   * it has had RATE_GRACE_MS; slower fails as `timeout`, checked as each chunk arrives. 0: any.
+   */
+  readonly minBytesPerSecond?: number
 }
+
+// Time for a connection to get up to speed before its rate counts.
+const RATE_GRACE_MS = 1000
 
 /** An origin body checked to be an image, streamed on with its limits enforced as it flows. */
 export interface GuardedImage {
@@ -61,6 +69,8 @@ export interface GuardedImage {
 export async function guardImageBody(source: Readable, limits: ImageLimits): Promise<GuardedImage> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   let bytes = 0
+  const startedAt = performance.now()
+  const minRate = limits.minBytesPerSecond ?? 0
   let failure: DownloadError | undefined
   const release = async () => {
     await chunks.return?.()
@@ -69,6 +79,11 @@ export async function guardImageBody(source: Readable, limits: ImageLimits): Pro
     bytes += chunk.length
     if (bytes > limits.maxBytes) {
       throw new DownloadError('too_large', `image is larger than ${limits.maxBytes} bytes`)
+    }
+    const elapsedMs = performance.now() - startedAt
+    if (minRate > 0 && elapsedMs > RATE_GRACE_MS && bytes < (minRate * elapsedMs) / 1000) {
+      const rate = Math.round((bytes * 1000) / elapsedMs)
+      throw new DownloadError('timeout', `body arrives at ${rate} bytes/s, slower than ${minRate}`, { retryable: true })
     }
   }
 
@@ -95,25 +110,37 @@ export async function guardImageBody(source: Readable, limits: ImageLimits): Pro
     throw new DownloadError('not_image', 'body is not a JPEG, PNG, GIF, WebP or AVIF image')
   }
 
+  /** Runs a step of reading the origin; what it throws is the origin's fault, and the body's failure. */
+  const fromOrigin = async <T>(step: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await step()
+    } catch (error) {
+      failure = originFailure(error)
+      throw failure
+    }
+  }
+
+  // Only what reading the origin throws counts against it. An error thrown in at a `yield` comes
+  // from the reader (an upload that failed and destroyed the body) and passes through unblamed.
   async function* wholeBody(): AsyncGenerator<Buffer> {
     try {
       yield head
       while (!ended) {
-        const next = await chunks.next()
+        const next = await fromOrigin(async () => {
+          const read = await chunks.next()
+          if (read.done !== true) countOrFail(read.value)
+          return read
+        })
         if (next.done === true) break
-        countOrFail(next.value)
         yield next.value
       }
-      if (limits.expectedBytes !== undefined && bytes !== limits.expectedBytes) {
-        throw new DownloadError(
-          'truncated',
-          `body has ${bytes} bytes, Content-Length promised ${limits.expectedBytes}`,
-          { retryable: true },
-        )
-      }
-    } catch (error) {
-      failure = originFailure(error)
-      throw failure
+      await fromOrigin(() => {
+        if (limits.expectedBytes !== undefined && bytes !== limits.expectedBytes) {
+          throw new DownloadError('truncated', `body has ${bytes} bytes, Content-Length promised ${limits.expectedBytes}`, {
+            retryable: true,
+          })
+        }
+      })
     } finally {
       await release()
     }

@@ -36,11 +36,12 @@ export interface OriginResponse {
 }
 
 /** Why a connection to an origin failed, in words the engine can act on. */
-export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network' | 'blocked'
+export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network' | 'blocked' | 'bad_response'
 
 /**
- * A failure of the connection rather than of the origin's answer; worth another attempt,
- * except `blocked`: a connection or redirect the origin policy refused.
+ * A failure of the connection rather than of the origin's answer; worth another attempt, except
+ * `blocked` (a connection or redirect the origin policy refused) and `bad_response` (an answer
+ * that is not HTTP the client can read, which the same origin will send again).
  */
 export class TransportError extends Error {
   override readonly name = 'TransportError'

@@ -139,7 +139,8 @@ function outsideRootProblem(prefix: string, root: string): string | undefined {
 function baseUrlProblem(baseUrl: string, policy: OriginPolicy): string | undefined {
   const url = URL.parse(baseUrl)
   if (url === null) return 'must be an absolute URL'
-  if (url.search !== '' || url.hash !== '') return 'must not contain a query or fragment'
+  // An empty query or fragment ("…/a1?" or "…/a1#") parses as none, yet would swallow the code's path.
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(baseUrl)) return 'must not contain a query or fragment'
   return urlProblem(url, policy)
 }
 

@@ -37,6 +37,8 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): 
     throw new ClientError(415, `body must be JSON (Content-Type application/json), got "${contentType.slice(0, 60)}"`)
   }
   if (event.body === undefined || event.body === null) return {}
+  // API Gateway always sends the body as a string; anything else is a hand-made event gone wrong.
+  if (typeof event.body !== 'string') throw new ValidationError('body must be a string holding JSON')
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8')
   if (bytes.length > maxBytes) throw new ClientError(413, `body must be at most ${maxBytes} bytes`)
   const text = bytes.toString('utf8')

@@ -68,4 +68,25 @@ describe('Handler: download', () => {
     expect(response).toMatchObject({ statusCode: 400, body: '{"message":"codes: must not be empty"}' })
     expect(lines.filter((line) => line['level'] === 'ERROR')).toEqual([])
   })
+
+  it.each([
+    ['the number 0', 0],
+    ['a number', 42],
+    ['an object', { codes: ['a'] }],
+    ['an array', ['a']],
+    ['true', true],
+  ])('answers an HTTP event whose body is %s with 400, not 500', async (_, body) => {
+    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await handler({ ...http, body }, context)
+    expect(response).toMatchObject({ statusCode: 400, body: '{"message":"body must be a string holding JSON"}' })
+  })
+
+  it.each(['?', '#', '?#', '/?'])('refuses a baseUrl ending in %s, which would swallow every code\'s path', async (tail) => {
+    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const response = await handler({ ...http, body: JSON.stringify({ baseUrl: `${origin.baseUrl}${tail}`, codes: ['a', 'b'] }) }, context)
+    expect(response).toMatchObject({ statusCode: 400, body: '{"message":"baseUrl: must not contain a query or fragment"}' })
+    await expect(handler({ baseUrl: `${origin.baseUrl}${tail}`, codes: ['a'] }, context)).rejects.toThrow(
+      'baseUrl: must not contain a query or fragment',
+    )
+  })
 })

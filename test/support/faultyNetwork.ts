@@ -69,3 +69,16 @@ export async function startResettingProxy(targetPort: number, resetAfterBytes: n
   })
   return listen(server, sockets)
 }
+
+/** Answers every request on a connection with the same raw bytes, however far they stray from HTTP. */
+export async function startRawOrigin(answer: Buffer): Promise<TcpFixture & { readonly baseUrl: string }> {
+  const sockets = new Set<Socket>()
+  const fixture = await listen(
+    createServer((socket) => {
+      socket.on('error', () => undefined)
+      socket.on('data', () => socket.write(answer))
+    }),
+    sockets,
+  )
+  return Object.assign(fixture, { baseUrl: `http://127.0.0.1:${fixture.port}` })
+}

@@ -145,6 +145,23 @@ export function stallBody(body: Buffer, sentBytes: number): Behaviour {
   }
 }
 
+/**
+ * Sends the first `headBytes` of the body at once (enough to be sniffed as an image), then one
+ * byte every `everyMs`: never silent long enough for an idle timeout, and never done in time.
+ */
+export function dripBody(body: Buffer, everyMs: number, headBytes = 16): Behaviour {
+  return (res, _req, _hit, later) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(body.length) })
+    res.write(body.subarray(0, headBytes))
+    const drip = (sent: number) => {
+      if (res.destroyed || sent >= body.length) return void res.end()
+      res.write(body.subarray(sent, sent + 1))
+      later(everyMs, () => drip(sent + 1))
+    }
+    later(everyMs, () => drip(headBytes))
+  }
+}
+
 /** An HTML page served as a 200 "image". */
 export function htmlPage(): Behaviour {
   return (res) => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_MIN_BODY_BYTES_PER_SECOND,
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_RESERVE_MS,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -25,6 +27,8 @@ describe('Function: loadDownloadConfig', () => {
       retry: DEFAULT_RETRY,
       maxImageBytes: DEFAULT_MAX_IMAGE_BYTES,
       deadlineReserveMs: DEFAULT_DEADLINE_RESERVE_MS,
+      attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
+      minBodyBytesPerSecond: DEFAULT_MIN_BODY_BYTES_PER_SECOND,
     })
   })
 
@@ -48,6 +52,8 @@ describe('Function: loadDownloadConfig', () => {
       RETRY_AFTER_MAX_MS: '9000',
       MAX_IMAGE_BYTES: '1048576',
       DEADLINE_RESERVE_MS: '3000',
+      ATTEMPT_TIMEOUT_MS: '7000',
+      MIN_BODY_RATE: '0',
     })
     expect(config).toEqual({
       bucket: 'b',
@@ -63,6 +69,8 @@ describe('Function: loadDownloadConfig', () => {
       retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 800, maxRetryAfterMs: 9000 },
       maxImageBytes: 1048576,
       deadlineReserveMs: 3000,
+      attemptTimeoutMs: 7000,
+      minBodyBytesPerSecond: 0,
     })
     expect(Object.isFrozen(config)).toBe(true)
   })

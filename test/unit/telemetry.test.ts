@@ -14,6 +14,7 @@ function result(total: number): DownloadResult {
     prefix: 'flags/',
     elapsedMs: 321,
     failures: [],
+    failuresTotal: 2,
   }
 }
 

@@ -19,6 +19,8 @@ const settings: EngineSettings = {
   maxImageBytes: 1024,
   retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 4, maxRetryAfterMs: 50 },
   deadlineReserveMs: 100,
+  attemptTimeoutMs: 60_000,
+  minBodyBytesPerSecond: 0,
 }
 
 function plan(codes: string[], extra: Partial<DownloadPlan> = {}): DownloadPlan {

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest'
+import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
+import { downloaderFor } from '../support/downloader.ts'
+import { useIntegrationServers } from '../support/localS3.ts'
+import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { isUpload, pass, startS3FaultProxy, type S3Fault } from '../support/s3FaultProxy.ts'
+
+const servers = useIntegrationServers()
+
+/** A Lambda-like clock: `budgetMs` from now until the function is stopped. */
+function functionClock(budgetMs: number): () => number {
+  const end = performance.now() + budgetMs
+  return () => end - performance.now()
+}
+
+async function originOf(codes: readonly string[], size = 2048): Promise<{ origin: OriginFixture; bytes: Map<string, Buffer> }> {
+  const bytes = new Map(codes.map((code, i) => [code, jpegBytes(i, size)]))
+  const origin = servers.track(await startOrigin(Object.fromEntries([...bytes].map(([code, body]) => [`/${code}.jpg`, image(body)]))))
+  return { origin, bytes }
+}
+
+/** Runs a batch through the fault proxy within a function's time, and times the answer. */
+async function runThroughProxy(
+  origin: OriginFixture,
+  codes: readonly string[],
+  prefix: string,
+  decide: (method: string, url: string, index: number) => S3Fault,
+  { budgetMs = 8000, concurrency = 8 }: { budgetMs?: number; concurrency?: number } = {},
+) {
+  const proxy = servers.track(await startS3FaultProxy(servers.s3.endpoint, decide))
+  const client = createS3Client({ s3Endpoint: proxy.endpoint })
+  const startedAt = performance.now()
+  try {
+    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl, { DEADLINE_RESERVE_MS: '1500' })(
+      { codes: [...codes], concurrency, prefix },
+      { remainingMs: functionClock(budgetMs) },
+    )
+    return { result, answeredMs: performance.now() - startedAt, proxy }
+  } finally {
+    client.destroy()
+  }
+}
+
+/** Every object under the prefix is whole: byte for byte what the origin served. */
+async function expectOnlyWholeObjects(prefix: string, bytes: Map<string, Buffer>, okCodes: readonly string[]) {
+  const keys = (await servers.s3.listKeys()).filter((key) => key.startsWith(prefix))
+  expect(keys.sort()).toEqual(okCodes.map((code) => `${prefix}${code}.jpg`).sort())
+  for (const code of okCodes) expect((await servers.s3.getObject(`${prefix}${code}.jpg`))?.body.equals(bytes.get(code)!)).toBe(true)
+}
+
+describe('S3 that stalls, slows or fails', () => {
+  it('answers before the function timeout with every code counted when one PUT in five never answers', async () => {
+    const codes = Array.from({ length: 60 }, (_, i) => `s${i}`)
+    const { origin, bytes } = await originOf(codes)
+    let uploads = 0
+    const { result, answeredMs } = await runThroughProxy(origin, codes, 'flags/s3-stall/', (method, url) => {
+      if (!isUpload(method, url)) return pass
+      uploads += 1
+      return uploads % 5 === 0 ? { kind: 'stall' } : pass
+    })
+
+    expect(answeredMs).toBeLessThan(8000)
+    expect(result.counter.ok + result.counter.not_found + result.counter.error).toBe(codes.length)
+    expect(result.failures.every((failure) => failure.reason === 'deadline' || failure.reason === 's3')).toBe(true)
+    expect(result.failures.length).toBeGreaterThan(0)
+    const ok = codes.filter((code) => !result.failures.some((failure) => failure.code === code))
+    await expectOnlyWholeObjects('flags/s3-stall/', bytes, ok)
+  })
+
+  it('answers before the function timeout with every code counted when every S3 request is slow', async () => {
+    const codes = Array.from({ length: 60 }, (_, i) => `w${i}`)
+    const { origin, bytes } = await originOf(codes)
+    const { result, answeredMs } = await runThroughProxy(origin, codes, 'flags/s3-slow/', () => ({ kind: 'delay', ms: 600 }))
+
+    expect(answeredMs).toBeLessThan(8000)
+    expect(result.counter.ok + result.counter.not_found + result.counter.error).toBe(codes.length)
+    expect(result.counter.ok).toBeGreaterThan(0)
+    expect(result.failures.map((failure) => failure.reason)).toEqual(result.failures.map(() => 'deadline'))
+    const ok = codes.filter((code) => !result.failures.some((failure) => failure.code === code))
+    await expectOnlyWholeObjects('flags/s3-slow/', bytes, ok)
+  })
+
+  it('blames S3, not the origin, when S3 refuses the parts of a multipart upload, and fetches each image once', async () => {
+    const codes = ['m0', 'm1', 'm2']
+    const { origin, bytes } = await originOf(codes, 6 * 1024 * 1024)
+    const { result, proxy } = await runThroughProxy(origin, codes, 'flags/s3-parts/', (method, url) =>
+      method === 'PUT' && url.includes('partNumber=') ? { kind: 'status', status: 503 } : pass,
+    { budgetMs: 60_000, concurrency: 3 })
+
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 3 })
+    for (const failure of result.failures) {
+      expect(failure).toMatchObject({ status: 'error', reason: 's3', attempts: 1, message: expect.stringMatching(/^store: /) as string })
+    }
+    expect(origin.requests.sort()).toEqual(['/m0.jpg', '/m1.jpg', '/m2.jpg'])
+    expect(proxy.requests.some((request) => request.method === 'DELETE')).toBe(true)
+    await expectOnlyWholeObjects('flags/s3-parts/', bytes, [])
+  })
+})

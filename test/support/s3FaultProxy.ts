@@ -1,0 +1,97 @@
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+/** What the proxy does with one S3 request. */
+export type S3Fault =
+  | { readonly kind: 'pass' }
+  /** Forwards the request after a delay. */
+  | { readonly kind: 'delay'; readonly ms: number }
+  /** Reads the request and never answers. */
+  | { readonly kind: 'stall' }
+  /** Answers with an S3 error of this status, without forwarding. */
+  | { readonly kind: 'status'; readonly status: number }
+
+/** One request as the proxy saw it: method, path and query, and the fault it met. */
+export interface ProxiedRequest {
+  readonly method: string
+  readonly url: string
+  readonly fault: S3Fault['kind']
+}
+
+export interface S3FaultProxy {
+  readonly endpoint: string
+  readonly requests: readonly ProxiedRequest[]
+  close(): Promise<void>
+}
+
+export const pass: S3Fault = { kind: 'pass' }
+
+/** Whether a request is a PutObject or UploadPart (a PUT with a body, not a copy). */
+export function isUpload(method: string, url: string): boolean {
+  return method === 'PUT' && !url.includes('uploads')
+}
+
+/**
+ * An HTTP proxy in front of a local S3 server that can slow, stall or fail chosen requests, as an
+ * overloaded or broken S3 would. `decide` sees each request in order of arrival.
+ */
+export async function startS3FaultProxy(
+  targetEndpoint: string,
+  decide: (method: string, url: string, index: number) => S3Fault,
+): Promise<S3FaultProxy> {
+  const target = new URL(targetEndpoint)
+  const requests: ProxiedRequest[] = []
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+
+  const forward = (req: IncomingMessage, res: ServerResponse) => {
+    const upstream = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    upstream.on('error', () => res.destroy())
+    req.pipe(upstream)
+  }
+
+  const server = createServer((req, res) => {
+    const method = req.method ?? 'GET'
+    const url = req.url ?? '/'
+    const fault = decide(method, url, requests.length)
+    requests.push({ method, url, fault: fault.kind })
+    if (fault.kind === 'pass') return forward(req, res)
+    if (fault.kind === 'delay') {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        forward(req, res)
+      }, fault.ms)
+      timers.add(timer)
+      return
+    }
+    req.resume()
+    if (fault.kind === 'stall') return
+    req.on('end', () => {
+      res.writeHead(fault.status, { 'content-type': 'application/xml' })
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected ${fault.status}</Message></Error>`)
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer)
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
