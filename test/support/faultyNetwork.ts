@@ -7,7 +7,8 @@ export interface TcpFixture {
   close(): Promise<void>
 }
 
-async function listen(server: Server, sockets: Set<Socket>): Promise<TcpFixture> {
+/** Listens on a free loopback port, counting connections; close() destroys them all first. */
+export async function listen(server: Server, sockets: Set<Socket> = new Set()): Promise<TcpFixture> {
   let connections = 0
   server.on('connection', (socket) => {
     connections += 1

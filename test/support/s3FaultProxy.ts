@@ -1,5 +1,5 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { listen } from './faultyNetwork.ts'
 
 /** What the proxy does with one S3 request. */
 export type S3Fault =
@@ -41,7 +41,6 @@ export async function startS3FaultProxy(
 ): Promise<S3FaultProxy> {
   const target = new URL(targetEndpoint)
   const requests: ProxiedRequest[] = []
-  const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
 
   const forward = (req: IncomingMessage, res: ServerResponse) => {
@@ -77,21 +76,13 @@ export async function startS3FaultProxy(
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected ${fault.status}</Message></Error>`)
     })
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
+  const fixture = await listen(server)
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: `http://127.0.0.1:${fixture.port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer)
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
+    close: () => {
+      for (const timer of timers) clearTimeout(timer)
+      return fixture.close()
+    },
   }
 }
