@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { unzipTo } from '../test/support/zip.ts'
+import { unzipTo } from '../devkit/zip.ts'
 
 const run = promisify(execFile)
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))

@@ -6,9 +6,9 @@
 // Started with --expose-gc, it also samples live buffer memory: a full collection before each
 // sample leaves only the buffers still in use, without the garbage V8 has yet to reclaim.
 import { json } from 'node:stream/consumers'
-import { loadDownloadConfig } from '../lib/config.ts'
+import { loadDownloadConfig } from '../lib/config/download.ts'
 import type { ObjectSink } from '../lib/download/ports.ts'
-import { wireDownloader } from '../lib/wiring.ts'
+import { composeDownload } from '../lib/wiring/download.ts'
 
 const discardSink: ObjectSink = {
   validatorsOf: async () => undefined,
@@ -18,7 +18,7 @@ const discardSink: ObjectSink = {
 }
 
 const discard = process.env['IMGPULL_BENCH_SINK'] === 'discard'
-const download = wireDownloader(loadDownloadConfig(), discard ? { sink: discardSink } : {})
+const download = composeDownload(loadDownloadConfig(), discard ? { sink: discardSink } : {})
 
 const collect = (globalThis as { gc?: () => void }).gc
 let peakLiveBuffersBytes: number | undefined

@@ -12,9 +12,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startLocalS3 } from '../scripts/local-s3.ts'
-import { dripBody, image, jpegBytes, stallHeaders, startOrigin, status } from '../test/support/originFixture.ts'
-import { isUpload, pass, startS3FaultProxy, type S3Fault } from '../test/support/s3FaultProxy.ts'
+import { startLocalS3 } from '../devkit/localS3.ts'
+import { dripBody, image, jpegBytes, stallHeaders, startOrigin, status } from '../devkit/originFixture.ts'
+import { isUpload, pass, startS3FaultProxy, type S3Fault } from '../devkit/s3FaultProxy.ts'
 import { runWorker, type WorkerRun } from './worker.ts'
 
 const MiB = 1024 * 1024
@@ -51,7 +51,7 @@ const origin = await startOrigin({
   ...Object.fromEntries(drips.map((code, i) => [`/${code}.jpg`, dripBody(jpegBytes(i, 20_000), 3500)])),
   ...Object.fromEntries(redirects.map((code) => [`/${code}.jpg`, status(302, '', { location: `https://${hugeHost}/x.jpg` })])),
 })
-const env = { BUCKET_NAME: BUCKET, BASE_URL: origin.baseUrl, S3_ENDPOINT: s3.endpoint, STAGE: 'local' }
+const env = { BUCKET_NAME: BUCKET, BASE_URL: origin.baseUrl, LOCAL_S3_ENDPOINT: s3.endpoint, STAGE: 'local' }
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
 
 /** One hostile-probe case in a 29 s function, through a fault proxy in front of S3 when one is given. */
@@ -59,7 +59,7 @@ async function probe(codes: readonly string[], concurrency: number, fault?: (met
   const proxy = fault === undefined ? undefined : await startS3FaultProxy(s3.endpoint, fault)
   try {
     return await runWorker(
-      { ...env, S3_ENDPOINT: proxy?.endpoint ?? s3.endpoint, IMGPULL_BENCH_TIMEOUT_MS: String(FUNCTION_TIMEOUT_MS) },
+      { ...env, LOCAL_S3_ENDPOINT: proxy?.endpoint ?? s3.endpoint, IMGPULL_BENCH_TIMEOUT_MS: String(FUNCTION_TIMEOUT_MS) },
       { codes, concurrency, prefix: 'flags/bench-probe/', force: true },
     )
   } finally {

@@ -6,8 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startLocalS3, type LocalS3 } from '../scripts/local-s3.ts'
-import { image, jpegBytes, startOrigin } from '../test/support/originFixture.ts'
+import { startLocalS3, type LocalS3 } from '../devkit/localS3.ts'
+import { image, jpegBytes, startOrigin } from '../devkit/originFixture.ts'
 import { measureColdStart, packageService } from './coldStart.ts'
 import { runWorker } from './worker.ts'
 
@@ -38,9 +38,9 @@ async function runBatch(s3: LocalS3, name: string, spec: BatchSpec) {
     const env = {
       BUCKET_NAME: BUCKET,
       BASE_URL: origin.baseUrl,
-      S3_ENDPOINT: s3.endpoint,
+      LOCAL_S3_ENDPOINT: s3.endpoint,
       STAGE: 'local',
-      MAX_BATCH_SIZE: String(spec.codes),
+      MAX_CODES: String(spec.codes),
       MAX_IMAGE_BYTES: String(spec.maxImageBytes ?? 10 * MiB),
       ...(spec.fetchOnly === true ? { IMGPULL_BENCH_SINK: 'discard' } : {}),
       ...(spec.bundledHandler === undefined ? {} : { IMGPULL_BENCH_HANDLER: spec.bundledHandler }),

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { DownloadResult } from '../lib/download/downloader.ts'
+import type { DownloadResult } from '../lib/wiring/download.ts'
 
 export interface WorkerRun {
   readonly result: DownloadResult

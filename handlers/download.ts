@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
 import { batchTelemetry, createTelemetry, publishMetrics } from '../lib/adapters/telemetry.ts'
-import { loadDownloadConfig } from '../lib/config.ts'
-import { multiTriggerHandler } from '../lib/middleware.ts'
-import { wireDownloader } from '../lib/wiring.ts'
+import { loadDownloadConfig } from '../lib/config/download.ts'
+import { multiTriggerHandler } from '../lib/lambda/multiTrigger.ts'
+import { composeDownload } from '../lib/wiring/download.ts'
 
 // Built once per container: a bad variable fails the cold start, and connections are reused.
 const config = loadDownloadConfig()
-const download = wireDownloader(config)
-const { logger, metrics } = createTelemetry()
+const download = composeDownload(config)
+const { logger, metrics } = createTelemetry(config)
 
 export const handler = multiTriggerHandler(
   async (input, { signal, remainingMs, trigger }) => {

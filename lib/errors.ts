@@ -21,14 +21,6 @@ export class ValidationError extends ClientError {
   }
 }
 
-/** An environment variable that is missing or malformed; thrown at cold start, never per request. */
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`${variable} ${problem}`)
-    this.name = 'ConfigError'
-  }
-}
-
 /**
  * Whether an error's message is meant for the caller: a 4xx marked `expose`, by middy's
  * convention, so middy's own HttpErrors (e.g. the router's 404) count as well as ours.

@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { LOCAL_S3, startLocalS3, type LocalS3 } from './local-s3.ts'
-import { exited, firstPortInUse, isAddressInUse, onStopSignal, portInUseMessage, signalGroup, type NamedPort } from './processes.ts'
+import { LOCAL_S3, startLocalS3, type LocalS3 } from '../devkit/localS3.ts'
+import { exited, firstPortInUse, isAddressInUse, onStopSignal, portInUseMessage, signalGroup, type NamedPort } from '../devkit/processes.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const serverlessBin = fileURLToPath(new URL('../node_modules/serverless/bin/serverless.js', import.meta.url))

@@ -1,32 +1,38 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import type { MiddlewareObj } from '@middy/core'
-import type { CodeFinished, DownloadObserver } from '../download/engine.ts'
-import type { DownloadResult } from '../download/downloader.ts'
-import type { Trigger } from '../middleware.ts'
+import type { CodeFinished, DownloadObserver, DownloadReport } from '../download/report.ts'
 
 const SERVICE = 'imgpull'
 // Below this size a batch is quick enough that its summary line says all there is to say.
 const PROGRESS_MIN_CODES = 100
 const PROGRESS_STEPS = 10
 
+export interface TelemetryOptions {
+  /** CloudWatch namespace of the metrics. */
+  readonly metricsNamespace: string
+}
+
 /**
  * Structured JSON logs and CloudWatch embedded-format metrics, from Powertools for AWS Lambda.
- * The level comes from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL); the metrics namespace
- * from POWERTOOLS_METRICS_NAMESPACE, `imgpull` by default.
+ * Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL).
  */
-export function createTelemetry(): { logger: Logger; metrics: Metrics } {
+export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logger: Logger; metrics: Metrics } {
   const logger = new Logger({ serviceName: SERVICE })
-  const metrics = new Metrics({ serviceName: SERVICE, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? SERVICE })
+  const metrics = new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
   return { logger, metrics }
 }
 
+/** A finished batch as its summary line tells it: the report, and the bucket it went to. */
+export type FinishedBatch = DownloadReport & { readonly bucket: string }
+
 /** Watches one invocation's batch: a log line per failure, progress for long batches, metrics, a summary. */
 export interface BatchTelemetry extends DownloadObserver {
-  finished(result: DownloadResult): void
+  finished(batch: FinishedBatch): void
 }
 
-export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: Trigger): BatchTelemetry {
+/** Telemetry of one batch; `trigger` (how the function was started) goes on its metrics and summary. */
+export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: string): BatchTelemetry {
   // A default dimension outlives the flushes Powertools makes every 100 values. Powertools warns
   // whenever one is set again, so a warm container replaces the whole set rather than the trigger.
   metrics.clearDefaultDimensions()

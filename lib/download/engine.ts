@@ -8,45 +8,13 @@ import {
   clip,
   originFailure,
   storeFailure,
-  type FailureReason,
 } from './failures.ts'
 import { guardImageBody, type GuardedImage } from './imageGuard.ts'
 import { originValidators, type ImageSource, type ObjectSink, type OriginResponse, type OriginValidators } from './ports.ts'
+import { imageUrl, objectKey } from './keys.ts'
+import { reportOf, type DownloadFailure, type DownloadObserver, type DownloadReport, type Outcome } from './report.ts'
 import type { DownloadPlan } from './request.ts'
 import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from './retry.ts'
-
-export type DownloadStatus = 'ok' | 'not_found' | 'error'
-
-/** Why one code did not end as `ok`. */
-export interface DownloadFailure {
-  readonly code: string
-  readonly status: Exclude<DownloadStatus, 'ok'>
-  readonly reason: FailureReason
-  /** Requests made to the origin for this code; 0 when none was started. */
-  readonly attempts: number
-  /** The origin's status, when a failure came from its answer. */
-  readonly httpStatus?: number
-  readonly message: string
-}
-
-/** The outcome of one batch: every requested code is counted exactly once. */
-export interface DownloadReport {
-  readonly counter: Record<DownloadStatus, number>
-  /** Codes counted `ok` because the origin answered 304: the stored object was left as it was. */
-  readonly unchanged: number
-  /** Bytes stored by this run. */
-  readonly bytes: number
-  /** Distinct codes asked for: the counter adds up to it. */
-  readonly total: number
-  /** Codes of the request left out because an earlier one names the same object. */
-  readonly duplicates: number
-  readonly prefix: string
-  readonly elapsedMs: number
-  /** The first MAX_FAILURES_LISTED failures, in the order of the codes. */
-  readonly failures: DownloadFailure[]
-  /** Every code that did not end `ok`, listed or not: `not_found` plus `error`. */
-  readonly failuresTotal: number
-}
 
 /** The limits every run works within, from the function's configuration. */
 export interface EngineSettings {
@@ -60,59 +28,36 @@ export interface EngineSettings {
   readonly minBodyBytesPerSecond: number
 }
 
-/** One code's end, as an observer hears of it. */
-export type CodeFinished =
-  | { readonly code: string; readonly status: 'ok'; readonly unchanged: boolean; readonly bytes: number; readonly ms: number }
-  | (DownloadFailure & { readonly ms: number })
-
-/** Whoever watches a run (logs, metrics). Called synchronously; must not throw. */
-export interface DownloadObserver {
-  codeFinished(event: CodeFinished): void
-  /** After every code: how many of the batch are done. */
-  progress(done: number, total: number): void
-}
-
+/** The systems a run reads from and writes to. */
 export interface DownloadPorts {
   readonly source: ImageSource
   readonly sink: ObjectSink
-  readonly observer?: DownloadObserver
+}
+
+/** What the caller of one run controls: when it must stop, who watches, and (in tests) time and chance. */
+export interface RunControls {
   /** Aborts the run from outside; what is cut short is reported as `deadline`. */
   readonly signal?: AbortSignal
   /** Time left before the invocation is stopped (Lambda's getRemainingTimeInMillis); none means no deadline. */
   readonly remainingMs?: () => number
+  readonly observer?: DownloadObserver
   readonly now?: () => number
   readonly random?: () => number
 }
-
-type Outcome =
-  | { readonly status: 'ok'; readonly unchanged: boolean; readonly bytes: number }
-  | DownloadFailure
 
 interface Run {
   readonly plan: DownloadPlan
   readonly settings: EngineSettings
   readonly ports: DownloadPorts
+  readonly random: (() => number) | undefined
   readonly deadline: Deadline
   /** The mean time a finished code took so far in this run: what starting one more is expected to cost. */
   typicalMs(): number
   recordMs(ms: number): void
 }
 
-// Enough to see what went wrong in a large batch; the counter and failuresTotal cover the rest, and
-// every failure has its own log line. 100 failures of bounded messages stay far below Lambda's 6 MB.
-export const MAX_FAILURES_LISTED = 100
 // A failure message quotes what an origin sent (a redirect target, a host name); this long at most.
 const MAX_MESSAGE_CHARACTERS = 300
-
-/** The S3 key a code is stored under. */
-export function objectKey(prefix: string, code: string): string {
-  return `${prefix}${code.toLowerCase()}.jpg`
-}
-
-/** The URL a code is fetched from. */
-export function imageUrl(baseUrl: string, code: string): string {
-  return `${baseUrl}/${encodeURIComponent(code.toLowerCase())}.jpg`
-}
 
 /**
  * Downloads every code of the plan from the source into the sink, at most `plan.concurrency`
@@ -123,16 +68,18 @@ export async function runDownloads(
   plan: DownloadPlan,
   settings: EngineSettings,
   ports: DownloadPorts,
+  controls: RunControls = {},
 ): Promise<DownloadReport> {
-  const now = ports.now ?? (() => performance.now())
+  const now = controls.now ?? (() => performance.now())
   const startedAt = now()
-  const deadline = startDeadline(ports.remainingMs, settings.deadlineReserveMs, ports.signal)
+  const deadline = startDeadline(controls.remainingMs, settings.deadlineReserveMs, controls.signal)
   let finishedMs = 0
   let finished = 0
   const run: Run = {
     plan,
     settings,
     ports,
+    random: controls.random,
     deadline,
     typicalMs: () => (finished === 0 ? 0 : finishedMs / finished),
     recordMs: (ms) => {
@@ -152,8 +99,8 @@ export async function runDownloads(
     const ms = Math.round(now() - codeStartedAt)
     // Codes cut short by the deadline say nothing about how long a download takes.
     if (outcome.status === 'ok' || outcome.reason !== 'deadline') run.recordMs(ms)
-    ports.observer?.codeFinished(outcome.status === 'ok' ? { code, ...outcome, ms } : { ...outcome, ms })
-    ports.observer?.progress(done, total)
+    controls.observer?.codeFinished(outcome.status === 'ok' ? { code, ...outcome, ms } : { ...outcome, ms })
+    controls.observer?.progress(done, total)
     return outcome
   }
   let outcomes: Outcome[]
@@ -163,30 +110,7 @@ export async function runDownloads(
     deadline.dispose()
   }
 
-  const counter: Record<DownloadStatus, number> = { ok: 0, not_found: 0, error: 0 }
-  const failures: DownloadFailure[] = []
-  let unchanged = 0
-  let bytes = 0
-  for (const outcome of outcomes) {
-    counter[outcome.status] += 1
-    if (outcome.status === 'ok') {
-      if (outcome.unchanged) unchanged += 1
-      bytes += outcome.bytes
-    } else {
-      failures.push(outcome)
-    }
-  }
-  return {
-    counter,
-    unchanged,
-    bytes,
-    total,
-    duplicates: plan.duplicates,
-    prefix: plan.prefix,
-    elapsedMs: Math.round(now() - startedAt),
-    failures: failures.slice(0, MAX_FAILURES_LISTED),
-    failuresTotal: failures.length,
-  }
+  return reportOf(plan, outcomes, Math.round(now() - startedAt))
 }
 
 async function downloadCode(code: string, run: Run): Promise<Outcome> {
@@ -221,7 +145,7 @@ async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
         const waitS = Math.ceil(failure.retryAfterMs / 1000)
         return failed(code, failure, attempt, `${failure.message}, Retry-After ${waitS} s is beyond the wait allowed`)
       }
-      const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, policy, ports.random)
+      const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, policy, run.random)
       // Too little time for another attempt: the code failed for what the last attempt met.
       if (!deadline.allowsStart(delayMs + run.typicalMs())) return failed(code, failure, attempt)
       try {

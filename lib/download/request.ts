@@ -2,6 +2,7 @@ import * as z from 'zod/mini'
 import type { $ZodIssue } from 'zod/v4/core'
 import { ValidationError } from '../errors.ts'
 import { urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
+import { distinctCodes } from './keys.ts'
 
 export const DEFAULT_MAX_CODES = 1000
 export const MAX_CONCURRENCY = 128
@@ -23,12 +24,12 @@ export interface DownloadPlan {
 }
 
 /** What a request falls back to for every field it leaves out, and the limits it must respect. */
-export interface RequestDefaults {
+export interface RequestRules {
   readonly codes: readonly string[]
   readonly baseUrl: string
   readonly concurrency: number
-  /** Default prefix and the root every requested prefix must lie inside. */
-  readonly keyPrefix: string
+  /** Default key prefix, and the root every requested prefix must lie inside. */
+  readonly prefix: string
   /** The most codes one request may ask for. */
   readonly maxCodes: number
   readonly originPolicy: OriginPolicy
@@ -83,44 +84,28 @@ function requestSchema(maxCodes: number) {
  * Validates a download request (HTTP body, schedule input or direct-invoke event) and fills in
  * the defaults. Throws ValidationError naming the offending field.
  */
-export function parseDownloadRequest(input: unknown, defaults: RequestDefaults): DownloadPlan {
-  const parsed = requestSchema(defaults.maxCodes).safeParse(input ?? {})
+export function parseDownloadRequest(input: unknown, rules: RequestRules): DownloadPlan {
+  const parsed = requestSchema(rules.maxCodes).safeParse(input ?? {})
   if (!parsed.success) throw new ValidationError(describeIssue(parsed.error.issues[0], input))
   const request = parsed.data
 
-  const baseUrl = request.baseUrl === undefined ? defaults.baseUrl : request.baseUrl.replace(/\/+$/, '')
-  const problem = baseUrlProblem(baseUrl, defaults.originPolicy)
+  const baseUrl = request.baseUrl === undefined ? rules.baseUrl : request.baseUrl.replace(/\/+$/, '')
+  const problem = baseUrlProblem(baseUrl, rules.originPolicy)
   if (problem !== undefined) throw new ValidationError(`baseUrl: ${problem}`)
 
-  const prefix = request.prefix ?? defaults.keyPrefix
-  const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, defaults.keyPrefix)
+  const prefix = request.prefix ?? rules.prefix
+  const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, rules.prefix)
   if (prefixProblem !== undefined) throw new ValidationError(`prefix: ${prefixProblem}`)
 
-  const { codes, duplicates } = distinctCodes(request.codes ?? defaults.codes)
+  const { codes, duplicates } = distinctCodes(request.codes ?? rules.codes)
   return {
     codes,
     duplicates,
     baseUrl,
-    concurrency: request.concurrency ?? defaults.concurrency,
+    concurrency: request.concurrency ?? rules.concurrency,
     prefix,
     force: request.force ?? false,
   }
-}
-
-/**
- * The codes with every repeat of an earlier one left out, in their first order. Codes that differ
- * only in case are repeats: an object's key and URL take the code lower-cased, so they name one
- * object, and fetching it twice would only race two uploads of the same key.
- */
-export function distinctCodes(codes: readonly string[]): { codes: string[]; duplicates: number } {
-  const seen = new Set<string>()
-  const distinct = codes.filter((code) => {
-    const object = code.toLowerCase()
-    if (seen.has(object)) return false
-    seen.add(object)
-    return true
-  })
-  return { codes: distinct, duplicates: codes.length - distinct.length }
 }
 
 /** Why a key prefix is unsafe (empty segments, "." or "..", odd characters), or undefined if it is fine. */

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { firstPortInUse } from '../../scripts/processes.ts'
+import { firstPortInUse } from '../../devkit/processes.ts'
 import { descendants, isRunning, runNpm, until, type NpmRun } from '../support/processTree.ts'
 import { freePort, projectRoot } from '../support/serverless.ts'
 

@@ -7,13 +7,13 @@ import { setTimeout } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
-import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
-import { firstPortInUse } from '../../scripts/processes.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
+import { firstPortInUse } from '../../devkit/processes.ts'
 import { commandLine, descendants, isRunning, rssMiB, runNpm, until, type NpmRun } from '../support/processTree.ts'
 import { freePort, projectRoot, runServerless, startOffline, type Offline } from '../support/serverless.ts'
-import { unzipTo } from '../support/zip.ts'
+import { unzipTo } from '../../devkit/zip.ts'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -58,7 +58,7 @@ describe('serverless-offline, stage local, over HTTP', () => {
   let offline: Offline
 
   beforeAll(async () => {
-    offline = await startOffline(s3.endpoint, { params: { allowedHosts: LOCAL_ALLOWED_HOSTS } })
+    offline = await startOffline({ localS3Endpoint: s3.endpoint, params: { allowedHosts: LOCAL_ALLOWED_HOSTS } })
   })
   afterAll(async () => {
     await offline.stop()
@@ -205,9 +205,10 @@ describe('serverless-offline with a deployed stage\'s origin rules (stage dev)',
 
   beforeAll(async () => {
     // Only the bucket and S3 endpoint differ from a real deployment of dev.
-    offline = await startOffline(s3.endpoint, {
+    offline = await startOffline({
+      localS3Endpoint: s3.endpoint,
       stage: 'dev',
-      params: { bucketName: 'imgpull-local-images', s3Endpoint: s3.endpoint, allowedHosts: 'i1.mifile.cn,127.0.0.1,::1,localhost' },
+      params: { bucketName: 'imgpull-local-images', localS3Endpoint: s3.endpoint, allowedHosts: 'i1.mifile.cn,127.0.0.1,::1,localhost' },
     })
   })
   afterAll(async () => {
@@ -256,7 +257,7 @@ describe('serverless invoke local with the shared events', () => {
 
   it('runs a direct download into the local S3', async () => {
     const data = JSON.stringify({ baseUrl: origin.baseUrl, codes: ['a', 'zz'], prefix: 'flags/e2e-local/' })
-    const { code, stdout } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], s3.endpoint)
+    const { code, stdout } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], { localS3Endpoint: s3.endpoint })
     expect(code).toBe(0)
     const { result } = invokeOutput(stdout)
     expect(result['counter']).toEqual({ ok: 1, not_found: 1, error: 0 })
@@ -266,7 +267,7 @@ describe('serverless invoke local with the shared events', () => {
   it('logs JSON lines carrying the request id and function name, and metrics with the trigger', async () => {
     const schedule = JSON.parse(await readFile('events/download-schedule.json', 'utf8')) as Record<string, unknown>
     const data = JSON.stringify({ ...schedule, detail: { baseUrl: origin.baseUrl, codes: ['a', 'zz'], prefix: 'flags/e2e-logs/' } })
-    const { code, stdout, stderr } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], s3.endpoint)
+    const { code, stdout, stderr } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], { localS3Endpoint: s3.endpoint })
     expect(code).toBe(0)
 
     const { lines } = invokeOutput(`${stdout}\n${stderr}`)
@@ -434,7 +435,7 @@ describe('serverless package --stage prod', () => {
   it('gives the deployed download function the deployed origin rules', () => {
     const environment = (template.Resources['DownloadLambdaFunction']?.Properties['Environment'] as { Variables: Record<string, unknown> })
       .Variables
-    expect(environment).toMatchObject({ STAGE: 'prod', ALLOWED_HOSTS: '', BASE_URL: 'https://i1.mifile.cn/a1', S3_ENDPOINT: '' })
+    expect(environment).toMatchObject({ STAGE: 'prod', ALLOWED_HOSTS: '', BASE_URL: 'https://i1.mifile.cn/a1', LOCAL_S3_ENDPOINT: '' })
   })
 
   it('lets the download role read and write only under the key prefix of the bucket', () => {
@@ -531,7 +532,7 @@ describe('npm start', () => {
     expect(offlinePid).toBeDefined()
     const atRest = rssMiB(offlinePid!)
 
-    const client = createS3Client({ s3Endpoint: `http://127.0.0.1:${ports.s3}` })
+    const client = createS3Client({ localEndpoint: `http://127.0.0.1:${ports.s3}` })
     const keys = Array.from({ length: 3000 }, (_, i) => `flags/many/${i}.jpg`)
     const put = pLimit(32)
     await Promise.all(keys.map((key) => put(() => client.send(new PutObjectCommand({ Bucket: 'imgpull-local-images', Key: key, Body: flag })))))

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { readFile } from 'node:fs/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { sharedEvent } from '../support/events.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
 import { loggedLines, writtenLines } from '../support/loggedLines.ts'
-import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, startOrigin, type OriginFixture } from '../../devkit/originFixture.ts'
 
 const context = {
   functionName: 'imgpull-test-download',
@@ -17,16 +17,13 @@ const servers = useIntegrationServers()
 let origin: OriginFixture
 let handler: Handler
 
-async function event<T>(name: string): Promise<T> {
-  return JSON.parse(await readFile(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as T
-}
 
 beforeAll(async () => {
   origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(1)) }))
   // The handler reads its environment once, at import, as on a cold start.
   Object.assign(process.env, {
     BUCKET_NAME: servers.s3.bucket,
-    S3_ENDPOINT: servers.s3.endpoint,
+    LOCAL_S3_ENDPOINT: servers.s3.endpoint,
     STAGE: 'local',
     BASE_URL: origin.baseUrl,
     POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -36,8 +33,8 @@ beforeAll(async () => {
 
 describe('Handler: download', () => {
   it('warns of nothing over warm invocations by every trigger and a refused request, and tags each metric with its trigger', async () => {
-    const http = await event<APIGatewayProxyEventV2>('download-http')
-    const schedule = await event<Record<string, unknown>>('download-schedule')
+    const http = await sharedEvent<APIGatewayProxyEventV2>('download-http')
+    const schedule = await sharedEvent<Record<string, unknown>>('download-schedule')
     const request = { baseUrl: origin.baseUrl, codes: ['a'], prefix: 'flags/handler/' }
 
     const lines = await writtenLines(async () => {
@@ -60,7 +57,7 @@ describe('Handler: download', () => {
   })
 
   it('answers a refused HTTP request with 400 and logs no unexpected failure', async () => {
-    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const http = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     let response: unknown
     const lines = await loggedLines(async () => {
       response = await handler({ ...http, body: '{"codes":[]}' }, context)
@@ -76,13 +73,13 @@ describe('Handler: download', () => {
     ['an array', ['a']],
     ['true', true],
   ])('answers an HTTP event whose body is %s with 400, not 500', async (_, body) => {
-    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const http = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await handler({ ...http, body }, context)
     expect(response).toMatchObject({ statusCode: 400, body: '{"message":"body must be a string holding JSON"}' })
   })
 
   it.each(['?', '#', '?#', '/?'])('refuses a baseUrl ending in %s, which would swallow every code\'s path', async (tail) => {
-    const http = await event<APIGatewayProxyEventV2>('download-http')
+    const http = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await handler({ ...http, body: JSON.stringify({ baseUrl: `${origin.baseUrl}${tail}`, codes: ['a', 'b'] }) }, context)
     expect(response).toMatchObject({ statusCode: 400, body: '{"message":"baseUrl: must not contain a query or fragment"}' })
     await expect(handler({ baseUrl: `${origin.baseUrl}${tail}`, codes: ['a'] }, context)).rejects.toThrow(

@@ -1,13 +1,12 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { readFile } from 'node:fs/promises'
+import { sharedEvent } from '../support/events.ts'
 import { describe, expect, it } from 'vitest'
 import { handler } from '../../handlers/web.ts'
 
 const context = { functionName: 'imgpull-test-web', awsRequestId: 'test-request' } as unknown as Context
 
-async function indexEvent(): Promise<APIGatewayProxyEventV2> {
-  const text = await readFile(new URL('../../events/web-index.json', import.meta.url), 'utf8')
-  return JSON.parse(text) as APIGatewayProxyEventV2
+function indexEvent(): Promise<APIGatewayProxyEventV2> {
+  return sharedEvent<APIGatewayProxyEventV2>('web-index')
 }
 
 function at(event: APIGatewayProxyEventV2, method: string, path: string): APIGatewayProxyEventV2 {

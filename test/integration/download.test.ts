@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import { downloaderFor } from '../support/downloader.ts'
-import { image, jpegBytes, resetMidBody, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, resetMidBody, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
 
 let origin: OriginFixture | undefined
@@ -18,7 +18,7 @@ describe('Download engine against a real origin and a real local S3', () => {
       '/broken.jpg': status(500, 'boom'),
     }))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['FLAG', 'photo', 'missing', 'broken'], prefix: 'flags/it1/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['FLAG', 'photo', 'missing', 'broken'], prefix: 'flags/it1/' })
 
     expect(result.counter).toEqual({ ok: 2, not_found: 1, error: 1 })
     expect(result.total).toBe(4)
@@ -48,7 +48,7 @@ describe('Download engine against a real origin and a real local S3', () => {
     const large = jpegBytes(3, 12 * 1024 * 1024 + 123)
     origin = servers.track(await startOrigin({ '/large.jpg': image(large) }))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(16 * 1024 * 1024) })({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { MAX_IMAGE_BYTES: String(16 * 1024 * 1024) } })({
       codes: ['large'],
       prefix: 'flags/it2/',
     })
@@ -67,7 +67,7 @@ describe('Download engine against a real origin and a real local S3', () => {
       ),
     ))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes, concurrency: cap, prefix: `flags/cap${cap}/` })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes, concurrency: cap, prefix: `flags/cap${cap}/` })
 
     expect(result.counter).toEqual({ ok: codes.length, not_found: 0, error: 0 })
     expect(origin.maxInFlight).toBe(cap)
@@ -82,7 +82,7 @@ describe('Download engine against a real origin and a real local S3', () => {
       '/whole.jpg': image(jpegBytes(7)),
     }))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['cut', 'whole'], prefix: 'flags/it5/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['cut', 'whole'], prefix: 'flags/it5/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
     expect(result.failures).toEqual([
@@ -96,7 +96,7 @@ describe('Download engine against a real origin and a real local S3', () => {
     const closedBaseUrl = closed.baseUrl
     await closed.close()
 
-    const result = await downloaderFor(servers.s3, closedBaseUrl)({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: closedBaseUrl })({ codes: ['a', 'b', 'c'], prefix: 'flags/it3/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 3 })
     for (const failure of result.failures) {
@@ -111,7 +111,7 @@ describe('Download engine against a real origin and a real local S3', () => {
       '/b.jpg': image(jpegBytes(5)),
     }))
 
-    const result = await downloaderFor({ ...servers.s3, bucket: 'no-such-bucket' }, origin.baseUrl)({ codes: ['a', 'b', 'gone'], prefix: 'flags/it4/' })
+    const result = await downloaderFor({ store: { ...servers.s3, bucket: 'no-such-bucket' }, baseUrl: origin.baseUrl })({ codes: ['a', 'b', 'gone'], prefix: 'flags/it4/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 1, error: 2 })
     expect(result.failures.filter((failure) => failure.status === 'error').map((failure) => failure.message)).toEqual([
@@ -124,7 +124,7 @@ describe('Download engine against a real origin and a real local S3', () => {
   it('fetches and stores codes that name one object once, and counts the merged duplicates', async () => {
     const flag = jpegBytes(8)
     origin = servers.track(await startOrigin({ '/dup.jpg': image(flag), '/other.jpg': image(jpegBytes(9)) }))
-    const client = createS3Client({ s3Endpoint: servers.s3.endpoint })
+    const client = createS3Client({ localEndpoint: servers.s3.endpoint })
     const commands: string[] = []
     client.middlewareStack.add(
       (next, context) => (args) => {
@@ -134,7 +134,7 @@ describe('Download engine against a real origin and a real local S3', () => {
       { step: 'initialize' },
     )
 
-    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl)({
+    const result = await downloaderFor({ store: { ...servers.s3, client }, baseUrl: origin.baseUrl })({
       codes: ['dup', 'DUP', 'other', 'dup'],
       prefix: 'flags/it6/',
     })
@@ -148,7 +148,7 @@ describe('Download engine against a real origin and a real local S3', () => {
 
   it('rejects an invalid request before anything is fetched', async () => {
     origin = servers.track(await startOrigin({}))
-    await expect(downloaderFor(servers.s3, origin.baseUrl)({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\] "a\/b": may only contain/)
+    await expect(downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['a/b'] })).rejects.toThrow(/^codes\[0\] "a\/b": may only contain/)
     expect(origin.requests).toEqual([])
   })
 })

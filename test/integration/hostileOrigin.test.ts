@@ -2,11 +2,11 @@ import { crc32 } from 'node:zlib'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { HttpRequest } from '@smithy/types'
 import { describe, expect, it } from 'vitest'
-import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
-import type { DownloadFailure } from '../../lib/download/engine.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
+import type { DownloadFailure } from '../../lib/download/report.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { freePort } from '../support/serverless.ts'
-import { startResettingProxy, startSilentServer } from '../support/faultyNetwork.ts'
+import { startResettingProxy, startSilentServer } from '../../devkit/faultyNetwork.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
 import {
   conditionalImage,
@@ -23,7 +23,7 @@ import {
   status,
   type Behaviour,
   type OriginFixture,
-} from '../support/originFixture.ts'
+} from '../../devkit/originFixture.ts'
 
 const MiB = 1024 * 1024
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), jpegBytes(40, 500).subarray(8)])
@@ -36,7 +36,7 @@ const servers = useIntegrationServers()
 
 /** An S3 client for the test server that keeps every request it sends. */
 function recordingS3Client(): { client: S3Client; sent: HttpRequest[] } {
-  const client = createS3Client({ s3Endpoint: servers.s3.endpoint })
+  const client = createS3Client({ localEndpoint: servers.s3.endpoint })
   const sent: HttpRequest[] = []
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -82,7 +82,7 @@ describe('Download engine against a hostile origin', () => {
     origin = servers.track(await startOrigin(Object.fromEntries(Object.entries(cases).map(([code, c]) => [`/${code}.jpg`, c.behaviour]))))
     const codes = Object.keys(cases)
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { MAX_IMAGE_BYTES: String(MiB) } })({
       codes,
       concurrency: codes.length,
       prefix: 'flags/hostile/',
@@ -112,7 +112,7 @@ describe('Download engine against a hostile origin', () => {
     const flag = jpegBytes(9)
     origin = servers.track(await startOrigin({ '/busy.jpg': failThen(1, status(429, 'slow down', { 'retry-after': '1' }), image(flag)) }))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['busy'], prefix: 'flags/retryafter/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['busy'], prefix: 'flags/retryafter/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     const [first, second] = origin.log
@@ -124,10 +124,10 @@ describe('Download engine against a hostile origin', () => {
   it('times out an origin that accepts the connection but never completes the TLS handshake', async () => {
     const silent = servers.track(await startSilentServer())
 
-    const result = await downloaderFor(servers.s3, `https://127.0.0.1:${silent.port}`, {
+    const result = await downloaderFor({ store: servers.s3, baseUrl: `https://127.0.0.1:${silent.port}`, env: {
       CONNECT_TIMEOUT_MS: '300',
       MAX_ATTEMPTS: '2',
-    })({ codes: ['a'], prefix: 'flags/connect/' })
+    } })({ codes: ['a'], prefix: 'flags/connect/' })
 
     expect(result.failures).toEqual([expect.objectContaining({ code: 'a', reason: 'timeout', attempts: 2 })])
     expect(silent.connections).toBe(2)
@@ -142,7 +142,7 @@ describe('Download engine against a hostile origin', () => {
       '/huge.jpg': image(first),
     }
     origin = servers.track(await startOrigin(routes))
-    const download = downloaderFor(servers.s3, origin.baseUrl, { MAX_IMAGE_BYTES: String(MiB) })
+    const download = downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { MAX_IMAGE_BYTES: String(MiB) } })
     const codes = ['reset', 'short', 'html', 'huge']
     expect((await download({ codes, prefix: 'flags/intact/' })).counter.ok).toBe(4)
 
@@ -162,7 +162,7 @@ describe('Download engine against a hostile origin', () => {
     const lastModified = 'Wed, 21 Oct 2026 07:28:00 GMT'
     const routes: Record<string, Behaviour> = { '/flag.jpg': conditionalImage(v1, '"v1"', lastModified) }
     origin = servers.track(await startOrigin(routes))
-    const download = downloaderFor(servers.s3, origin.baseUrl)
+    const download = downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })
     const request = { codes: ['flag'], prefix: 'flags/conditional/' }
     const key = 'flags/conditional/flag.jpg'
 
@@ -195,7 +195,7 @@ describe('Download engine against a hostile origin', () => {
     origin = servers.track(await startOrigin({ '/small.jpg': image(small), '/large.jpg': image(large) }))
     const { client, sent } = recordingS3Client()
 
-    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl, { MAX_IMAGE_BYTES: String(8 * MiB) })({
+    const result = await downloaderFor({ store: { ...servers.s3, client }, baseUrl: origin.baseUrl, env: { MAX_IMAGE_BYTES: String(8 * MiB) } })({
       codes: ['small', 'large'],
       concurrency: 1,
       prefix: 'flags/checksum/',
@@ -222,11 +222,11 @@ describe('Download engine against a hostile origin', () => {
 describe('Download engine when S3 fails', () => {
   it('counts every code as an servers.s3 error when the S3 server is down, and still answers', async () => {
     origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(16)), '/b.jpg': image(jpegBytes(17)) }))
-    const down = createS3Client({ s3Endpoint: `http://127.0.0.1:${await freePort()}` })
+    const down = createS3Client({ localEndpoint: `http://127.0.0.1:${await freePort()}` })
     const store = { ...servers.s3, client: down }
 
-    const checked = await downloaderFor(store, origin.baseUrl)({ codes: ['a', 'b', 'missing'], prefix: 'flags/s3down/' })
-    const forced = await downloaderFor(store, origin.baseUrl)({ codes: ['a', 'b'], prefix: 'flags/s3down/', force: true })
+    const checked = await downloaderFor({ store, baseUrl: origin.baseUrl })({ codes: ['a', 'b', 'missing'], prefix: 'flags/s3down/' })
+    const forced = await downloaderFor({ store, baseUrl: origin.baseUrl })({ codes: ['a', 'b'], prefix: 'flags/s3down/', force: true })
     down.destroy()
 
     // Without S3 the stored version cannot be looked up, so nothing is fetched.
@@ -246,9 +246,9 @@ describe('Download engine when S3 fails', () => {
   it('counts an upload that S3 drops mid-body as an servers.s3 error and stores nothing', async () => {
     origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(18, 200_000)), '/b.jpg': image(jpegBytes(19, 300)) }))
     const proxy = servers.track(await startResettingProxy(Number(new URL(servers.s3.endpoint).port), 50_000))
-    const flaky = createS3Client({ s3Endpoint: `http://127.0.0.1:${proxy.port}` })
+    const flaky = createS3Client({ localEndpoint: `http://127.0.0.1:${proxy.port}` })
 
-    const result = await downloaderFor({ ...servers.s3, client: flaky }, origin.baseUrl)({ codes: ['a', 'b'], prefix: 'flags/s3reset/' })
+    const result = await downloaderFor({ store: { ...servers.s3, client: flaky }, baseUrl: origin.baseUrl })({ codes: ['a', 'b'], prefix: 'flags/s3reset/' })
     flaky.destroy()
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
@@ -271,12 +271,12 @@ describe('Download engine at the deadline', () => {
     const endsAt = performance.now() + reserveMs + 700
     const remainingMs = () => endsAt - performance.now()
     const { client, sent } = recordingS3Client()
-    const download = downloaderFor({ ...servers.s3, client }, origin.baseUrl, {
+    const download = downloaderFor({ store: { ...servers.s3, client }, baseUrl: origin.baseUrl, env: {
       DEADLINE_RESERVE_MS: String(reserveMs),
       HEADERS_TIMEOUT_MS: '30000',
       BODY_TIMEOUT_MS: '30000',
       MAX_IMAGE_BYTES: String(16 * MiB),
-    })
+    } })
 
     const result = await download(
       { codes: ['quick', 'stalled', 'midupload', 'later1', 'later2'], concurrency: 2, prefix: 'flags/deadline/' },

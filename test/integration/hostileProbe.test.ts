@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_FAILURES_LISTED } from '../../lib/download/engine.ts'
+import { MAX_FAILURES_LISTED } from '../../lib/download/report.ts'
 import { downloaderFor } from '../support/downloader.ts'
-import { startRawOrigin } from '../support/faultyNetwork.ts'
+import { startRawOrigin } from '../../devkit/faultyNetwork.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
-import { dripBody, image, jpegBytes, startOrigin, status } from '../support/originFixture.ts'
+import { dripBody, image, jpegBytes, startOrigin, status } from '../../devkit/originFixture.ts'
 
 // Defects a hostile probe found, each through a real loopback origin and the real local S3.
 
@@ -30,7 +30,7 @@ describe('An origin that drips its body', () => {
       }),
     )
     const startedAt = performance.now()
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { BODY_TIMEOUT_MS: '1000', MIN_BODY_RATE: '1024' })(
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { BODY_TIMEOUT_MS: '1000', MIN_BODY_RATE: '1024' } })(
       { codes: ['drip', 'a', 'b'], concurrency: 1, prefix: 'flags/drip/' },
       { remainingMs: functionClock(20_000) },
     )
@@ -46,7 +46,7 @@ describe('An origin that drips its body', () => {
 
   it('bounds the whole attempt by ATTEMPT_TIMEOUT_MS even when the body keeps up any rate', async () => {
     const origin = servers.track(await startOrigin({ '/slow.jpg': dripBody(jpegBytes(4, 4096), 100) }))
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { MIN_BODY_RATE: '0', ATTEMPT_TIMEOUT_MS: '700', MAX_ATTEMPTS: '2' })({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { MIN_BODY_RATE: '0', ATTEMPT_TIMEOUT_MS: '700', MAX_ATTEMPTS: '2' } })({
       codes: ['slow'],
       prefix: 'flags/slow/',
     })
@@ -66,7 +66,7 @@ describe('An origin that drips its body', () => {
         ...Object.fromEntries(fast.map((code, i) => [`/${code}.jpg`, image(jpegBytes(100 + i))])),
       }),
     )
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { BODY_TIMEOUT_MS: '1000', MIN_BODY_RATE: '1024', MAX_ATTEMPTS: '2' })(
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { BODY_TIMEOUT_MS: '1000', MIN_BODY_RATE: '1024', MAX_ATTEMPTS: '2' } })(
       { codes: [...drips, ...fast], concurrency: drips.length, prefix: 'flags/starve/' },
       { remainingMs: functionClock(15_000) },
     )
@@ -83,7 +83,7 @@ describe('A hostile origin cannot inflate the answer', () => {
     const origin = servers.track(
       await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, status(302, '', { location: `http://${hugeHost}/x.jpg` })]))),
     )
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes, concurrency: 50, prefix: 'flags/huge/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes, concurrency: 50, prefix: 'flags/huge/' })
 
     expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 1000 })
     expect(result.failuresTotal).toBe(1000)
@@ -99,21 +99,21 @@ describe('A hostile origin cannot inflate the answer', () => {
 describe('Origin answers that are not what they seem', () => {
   it.each([600, 999])('counts status %i as a final error, not a retried 5xx', async (code) => {
     const origin = servers.track(await startOrigin({ '/odd.jpg': status(code) }))
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['odd'], prefix: 'flags/odd/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['odd'], prefix: 'flags/odd/' })
     expect(result.failures).toEqual([expect.objectContaining({ reason: `http_${code}`, attempts: 1, httpStatus: code })])
     expect(origin.requests).toEqual(['/odd.jpg'])
   })
 
   it('counts an unrequested 100 Continue as a bad response, once, not as a reset tried three times', async () => {
     const raw = servers.track(await startRawOrigin(Buffer.concat([Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'), JPEG_ANSWER])))
-    const result = await downloaderFor(servers.s3, raw.baseUrl)({ codes: ['a'], prefix: 'flags/continue/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: raw.baseUrl })({ codes: ['a'], prefix: 'flags/continue/' })
     expect(result.failures).toEqual([expect.objectContaining({ code: 'a', status: 'error', reason: 'bad_response', attempts: 1 })])
     expect(raw.connections).toBe(1)
   })
 
   it('names the scheme of a redirect to a URL that has no origin', async () => {
     const origin = servers.track(await startOrigin({ '/file.jpg': status(302, '', { location: 'file:///etc/passwd' }) }))
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['file'], prefix: 'flags/file/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['file'], prefix: 'flags/file/' })
     expect(result.failures).toEqual([
       expect.objectContaining({ reason: 'blocked', message: 'origin: redirect to file:// refused: must use http or https' }),
     ])

@@ -1,9 +1,9 @@
 import type { LookupAddress } from 'node:dns'
 import { describe, expect, it } from 'vitest'
-import type { LookupAll } from '../../lib/adapters/httpImageSource.ts'
+import type { LookupAll } from '../../lib/adapters/origin/httpImageSource.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
-import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../support/originFixture.ts'
+import { image, jpegBytes, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
 
 let origin: OriginFixture | undefined
 
@@ -41,7 +41,7 @@ describe('Origin guard over real HTTP', () => {
       '/l3': redirect('/final.jpg'),
     }))
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl)({ codes: ['moved', 'loop'], prefix: 'flags/redirects/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl })({ codes: ['moved', 'loop'], prefix: 'flags/redirects/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 1 })
     expect(result.failures).toEqual([
@@ -55,7 +55,7 @@ describe('Origin guard over real HTTP', () => {
     origin = servers.track(await startOrigin({ '/a.jpg': redirect('http://intranet.test/secret.jpg') }))
     const dns = scriptedDns({ 'intranet.test': ['10.0.0.7'] })
 
-    const result = await downloaderFor(servers.s3, origin.baseUrl, { ALLOWED_HOSTS: '127.0.0.1,intranet.test' }, dns)({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { ALLOWED_HOSTS: '127.0.0.1,intranet.test' }, lookupAll: dns })({
       codes: ['a'],
       prefix: 'flags/redirect-dns/',
     })
@@ -78,7 +78,7 @@ describe('Origin guard over real HTTP', () => {
     // Public when the request is validated, loopback when the connection is made: DNS rebinding.
     const dns = scriptedDns({ 'rebind.test': ['93.184.216.34', '127.0.0.1'] })
 
-    const result = await downloaderFor(servers.s3, `https://rebind.test:${port}`, { STAGE: 'dev', MAX_ATTEMPTS: '1' }, dns)({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: `https://rebind.test:${port}`, env: { STAGE: 'dev', MAX_ATTEMPTS: '1' }, lookupAll: dns })({
       codes: ['a'],
       prefix: 'flags/rebind/',
     })
@@ -97,7 +97,7 @@ describe('Origin guard over real HTTP', () => {
     const dns = scriptedDns({ 'images.test': ['127.0.0.1'] })
     const baseUrl = origin.baseUrl.replace('127.0.0.1', 'images.test')
 
-    const result = await downloaderFor(servers.s3, baseUrl, {}, dns)({ codes: ['a'], prefix: 'flags/lookup/' })
+    const result = await downloaderFor({ store: servers.s3, baseUrl, lookupAll: dns })({ codes: ['a'], prefix: 'flags/lookup/' })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     expect(dns.lookups.length).toBeGreaterThanOrEqual(2)
@@ -105,7 +105,7 @@ describe('Origin guard over real HTTP', () => {
 
   it('counts codes of an origin whose name does not resolve as network errors, without refusing the request', async () => {
     const dns = scriptedDns({})
-    const result = await downloaderFor(servers.s3, 'https://gone.example.com/a1', { STAGE: 'dev', MAX_ATTEMPTS: '1' }, dns)({
+    const result = await downloaderFor({ store: servers.s3, baseUrl: 'https://gone.example.com/a1', env: { STAGE: 'dev', MAX_ATTEMPTS: '1' }, lookupAll: dns })({
       codes: ['a', 'b'],
       prefix: 'flags/nodns/',
     })
@@ -123,10 +123,10 @@ describe('Origin guard over real HTTP', () => {
       /^baseUrl: host "localhost" resolves to a non-public address: (127\.0\.0\.1|::1) is a loopback address/,
     ],
   ])('outside stage local, refuses %s before any request leaves', async (_, baseUrl, message) => {
-    const download = downloaderFor(servers.s3, 'https://images.example.com/a1', {
+    const download = downloaderFor({ store: servers.s3, baseUrl: 'https://images.example.com/a1', env: {
       STAGE: 'dev',
       ALLOWED_HOSTS: 'images.example.com,127.0.0.1,::1,localhost',
-    })
+    } })
     await expect(download({ baseUrl, codes: ['a'] })).rejects.toThrow(message)
   })
 })

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
-import { image, jpegBytes, startOrigin, type OriginFixture } from '../support/originFixture.ts'
-import { isUpload, pass, startS3FaultProxy, type S3Fault } from '../support/s3FaultProxy.ts'
+import { image, jpegBytes, startOrigin, type OriginFixture } from '../../devkit/originFixture.ts'
+import { isUpload, pass, startS3FaultProxy, type S3Fault } from '../../devkit/s3FaultProxy.ts'
 
 const servers = useIntegrationServers()
 
@@ -28,10 +28,10 @@ async function runThroughProxy(
   { budgetMs = 8000, concurrency = 8 }: { budgetMs?: number; concurrency?: number } = {},
 ) {
   const proxy = servers.track(await startS3FaultProxy(servers.s3.endpoint, decide))
-  const client = createS3Client({ s3Endpoint: proxy.endpoint })
+  const client = createS3Client({ localEndpoint: proxy.endpoint })
   const startedAt = performance.now()
   try {
-    const result = await downloaderFor({ ...servers.s3, client }, origin.baseUrl, { DEADLINE_RESERVE_MS: '1500' })(
+    const result = await downloaderFor({ store: { ...servers.s3, client }, baseUrl: origin.baseUrl, env: { DEADLINE_RESERVE_MS: '1500' } })(
       { codes: [...codes], concurrency, prefix },
       { remainingMs: functionClock(budgetMs) },
     )

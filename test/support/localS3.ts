@@ -3,8 +3,8 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Clien
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createS3Client } from '../../lib/adapters/s3ObjectSink.ts'
-import { startLocalS3 } from '../../scripts/local-s3.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
+import { startLocalS3 } from '../../devkit/localS3.ts'
 
 export interface TestS3 {
   readonly endpoint: string
@@ -22,7 +22,7 @@ export interface TestS3 {
 export async function startTestS3(bucket = 'imgpull-test-images'): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 'imgpull-s3-'))
   const server = await startLocalS3({ port: 0, directory, buckets: [bucket] })
-  const client = createS3Client({ s3Endpoint: server.endpoint })
+  const client = createS3Client({ localEndpoint: server.endpoint })
 
   return {
     endpoint: server.endpoint,

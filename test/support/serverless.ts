@@ -16,9 +16,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** The environment the Serverless CLI runs under in tests: stage local, pointed at the test's S3. */
-function cliEnv(s3Endpoint: string): NodeJS.ProcessEnv {
-  return { ...process.env, IMGPULL_LOCAL_S3_ENDPOINT: s3Endpoint, SLS_TELEMETRY_DISABLED: '1' }
+function cliEnv(localS3Endpoint: string): NodeJS.ProcessEnv {
+  return { ...process.env, IMGPULL_LOCAL_S3_ENDPOINT: localS3Endpoint, SLS_TELEMETRY_DISABLED: '1' }
 }
+
+// A port nothing listens on: commands that should never reach S3 get nowhere if they try.
+const NO_S3 = 'http://127.0.0.1:9'
 
 export interface CliResult {
   readonly code: number | null
@@ -27,9 +30,9 @@ export interface CliResult {
 }
 
 /** Runs one Serverless CLI command to its end, with the Node.js running the tests. */
-export function runServerless(args: readonly string[], s3Endpoint = 'http://127.0.0.1:9'): Promise<CliResult> {
+export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3 }: { localS3Endpoint?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(s3Endpoint) })
+    const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(localS3Endpoint) })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -49,10 +52,15 @@ export interface Offline {
  * Starts serverless-offline on free ports, for stage local unless told otherwise, with any
  * `--param` overrides; resolves once it says it is ready.
  */
-export async function startOffline(
-  s3Endpoint: string,
-  { stage = 'local', params = {} }: { stage?: string; params?: Record<string, string> } = {},
-): Promise<Offline> {
+export interface OfflineOptions {
+  /** The local S3 that stage local stores into. */
+  readonly localS3Endpoint: string
+  readonly stage?: string
+  /** `--param` overrides. */
+  readonly params?: Record<string, string>
+}
+
+export async function startOffline({ localS3Endpoint, stage = 'local', params = {} }: OfflineOptions): Promise<Offline> {
   const httpPort = await freePort()
   const lambdaPort = await freePort()
   const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
@@ -70,7 +78,7 @@ export async function startOffline(
       '--lambdaPort',
       `${lambdaPort}`,
     ],
-    { cwd: projectRoot, env: cliEnv(s3Endpoint) },
+    { cwd: projectRoot, env: cliEnv(localS3Endpoint) },
   )
   await untilReady(child)
   return {

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { imageUrl, objectKey, runDownloads, type EngineSettings } from '../../../lib/download/engine.ts'
+import { runDownloads, type EngineSettings } from '../../../lib/download/engine.ts'
+import { imageUrl, objectKey } from '../../../lib/download/keys.ts'
 import {
   TransportError,
   type ImageRequest,
@@ -195,7 +196,7 @@ describe('Function: runDownloads', () => {
         return answer(200)
       },
     })
-    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink(), now: () => clock })
+    const report = await runDownloads(plan(['a']), settings, { source, sink: memorySink() }, { now: () => clock })
     expect(report.elapsedMs).toBe(250)
   })
 })
@@ -211,7 +212,7 @@ describe('Function: runDownloads near the deadline', () => {
     const source = scriptedSource({ 'a.jpg': () => answer(200) })
     const clock = fakeRemaining(settings.deadlineReserveMs)
 
-    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink: memorySink(), remainingMs: clock.remainingMs })
+    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink: memorySink() }, { remainingMs: clock.remainingMs })
 
     expect(report.counter).toEqual({ ok: 0, not_found: 0, error: 2 })
     expect(report.failures).toEqual([
@@ -233,11 +234,12 @@ describe('Function: runDownloads near the deadline', () => {
       'c.jpg': () => answer(200),
     })
 
-    const report = await runDownloads(plan(['a', 'b', 'c'], { concurrency: 1 }), settings, {
-      source,
-      sink: memorySink(),
-      remainingMs: clock.remainingMs,
-    })
+    const report = await runDownloads(
+      plan(['a', 'b', 'c'], { concurrency: 1 }),
+      settings,
+      { source, sink: memorySink() },
+      { remainingMs: clock.remainingMs },
+    )
 
     expect(report.counter).toEqual({ ok: 2, not_found: 0, error: 1 })
     expect(report.failures).toEqual([{ code: 'c', status: 'error', reason: 'deadline', attempts: 0, message: 'deadline' }])
@@ -255,7 +257,7 @@ describe('Function: runDownloads near the deadline', () => {
     })
     const sink = memorySink()
 
-    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink, signal: caller.signal })
+    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink }, { signal: caller.signal })
 
     expect(report.failures.map(({ code, reason }) => ({ code, reason }))).toEqual([
       { code: 'a', reason: 'deadline' },

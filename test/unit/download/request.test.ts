@@ -5,21 +5,21 @@ import {
   DEFAULT_MAX_CODES,
   keyPrefixProblem,
   parseDownloadRequest,
-  type RequestDefaults,
+  type RequestRules,
 } from '../../../lib/download/request.ts'
 
-const defaults: RequestDefaults = {
+const rules: RequestRules = {
   codes: DEFAULT_CODES,
   baseUrl: 'https://images.example.com/a1',
   concurrency: 3,
-  keyPrefix: 'flags/',
+  prefix: 'flags/',
   maxCodes: DEFAULT_MAX_CODES,
   originPolicy: { allowedHosts: ['images.example.com', 'cdn.example.org', 'example.com'], localOrigins: false },
 }
 
-function rejection(input: unknown, overrides: Partial<RequestDefaults> = {}): ValidationError {
+function rejection(input: unknown, overrides: Partial<RequestRules> = {}): ValidationError {
   try {
-    parseDownloadRequest(input, { ...defaults, ...overrides })
+    parseDownloadRequest(input, { ...rules, ...overrides })
   } catch (error) {
     if (error instanceof ValidationError) return error
     throw error
@@ -29,21 +29,21 @@ function rejection(input: unknown, overrides: Partial<RequestDefaults> = {}): Va
 
 describe('Function: parseDownloadRequest', () => {
   it('fills every field from the defaults for an empty request', () => {
-    expect(parseDownloadRequest({}, defaults)).toEqual({
+    expect(parseDownloadRequest({}, rules)).toEqual({
       codes: DEFAULT_CODES,
-      baseUrl: defaults.baseUrl,
+      baseUrl: rules.baseUrl,
       concurrency: 3,
       prefix: 'flags/',
       force: false,
       duplicates: 0,
     })
-    expect(parseDownloadRequest(undefined, defaults).codes).toEqual(DEFAULT_CODES)
+    expect(parseDownloadRequest(undefined, rules).codes).toEqual(DEFAULT_CODES)
   })
 
   it('keeps the fields a request gives and trims trailing slashes from the base URL', () => {
     const plan = parseDownloadRequest(
       { codes: ['A', 'b'], baseUrl: 'https://cdn.example.org/img//', concurrency: 8, prefix: 'flags/2026/', force: true },
-      defaults,
+      rules,
     )
     expect(plan).toEqual({
       codes: ['A', 'b'],
@@ -56,7 +56,7 @@ describe('Function: parseDownloadRequest', () => {
   })
 
   it('merges codes that name the same object, keeping the first spelling, and counts the merged ones', () => {
-    const plan = parseDownloadRequest({ codes: ['dup', 'DUP', 'b', 'dup', 'Dup', 'B', 'c'] }, defaults)
+    const plan = parseDownloadRequest({ codes: ['dup', 'DUP', 'b', 'dup', 'Dup', 'B', 'c'] }, rules)
     expect(plan.codes).toEqual(['dup', 'b', 'c'])
     expect(plan.duplicates).toBe(4)
   })
@@ -105,12 +105,12 @@ describe('Function: parseDownloadRequest', () => {
 
   it('caps the batch at the configured size', () => {
     expect(rejection({ codes: ['a', 'b', 'c'] }, { maxCodes: 2 }).message).toBe('codes: must hold at most 2 codes')
-    expect(parseDownloadRequest({ codes: ['a', 'b'] }, { ...defaults, maxCodes: 2 }).codes).toEqual(['a', 'b'])
+    expect(parseDownloadRequest({ codes: ['a', 'b'] }, { ...rules, maxCodes: 2 }).codes).toEqual(['a', 'b'])
   })
 
   it('accepts plain http and loopback only for local origins', () => {
     const local = { allowedHosts: ['127.0.0.1'], localOrigins: true }
-    expect(parseDownloadRequest({ baseUrl: 'http://127.0.0.1:8701' }, { ...defaults, originPolicy: local }).baseUrl).toBe(
+    expect(parseDownloadRequest({ baseUrl: 'http://127.0.0.1:8701' }, { ...rules, originPolicy: local }).baseUrl).toBe(
       'http://127.0.0.1:8701',
     )
     const deployed = { allowedHosts: ['127.0.0.1'], localOrigins: false }

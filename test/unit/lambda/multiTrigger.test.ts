@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { readFile } from 'node:fs/promises'
+import { sharedEvent } from '../../support/events.ts'
 import { describe, expect, it } from 'vitest'
-import { ValidationError } from '../../lib/errors.ts'
-import { multiTriggerHandler } from '../../lib/middleware.ts'
+import { ValidationError } from '../../../lib/errors.ts'
+import { multiTriggerHandler } from '../../../lib/lambda/multiTrigger.ts'
 
 const context = {
   functionName: 'imgpull-test-download',
@@ -12,9 +12,6 @@ const context = {
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
 
-async function event<T>(name: string): Promise<T> {
-  return JSON.parse(await readFile(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as T
-}
 
 /** A core that echoes what it was given, or rejects it like the real parser does. */
 const echo = multiTriggerHandler(async (input) => {
@@ -27,7 +24,7 @@ const echo = multiTriggerHandler(async (input) => {
 
 describe('Function: multiTriggerHandler', () => {
   it('unwraps an HTTP API event to its JSON body and answers JSON 200', async () => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo(httpEvent, context)
     expect(response).toEqual({
       statusCode: 200,
@@ -37,13 +34,13 @@ describe('Function: multiTriggerHandler', () => {
   })
 
   it('decodes a base64 body', async () => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const encoded = { ...httpEvent, isBase64Encoded: true, body: Buffer.from('{"codes":["a"]}').toString('base64') }
     expect(await echo(encoded, context)).toMatchObject({ statusCode: 200, body: '{"received":{"codes":["a"]}}' })
   })
 
   it('treats an HTTP request without a body as an empty request', async () => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     expect(await echo({ ...httpEvent, body: undefined }, context)).toMatchObject({ statusCode: 200, body: '{"received":{}}' })
   })
 
@@ -51,7 +48,7 @@ describe('Function: multiTriggerHandler', () => {
     ['not JSON', '{codes:', 'body must be valid JSON'],
     ['a JSON array', '["a"]', 'request must be a JSON object'],
   ])('answers a body that is %s with 400 and a JSON message', async (_, body, message) => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo({ ...httpEvent, body }, context)
     expect(response).toEqual({
       statusCode: 400,
@@ -66,14 +63,14 @@ describe('Function: multiTriggerHandler', () => {
     ['application/json; charset=utf-8', 200, undefined],
     ['application/vnd.api+json', 200, undefined],
   ])('answers a body declared as %s with %i', async (contentType, statusCode, message) => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, 'content-type': contentType } }, context)
     expect(response).toMatchObject({ statusCode })
     if (message !== undefined) expect((JSON.parse((response as { body: string }).body) as { message: string }).message).toMatch(message)
   })
 
   it('answers a body over the size cap with 413, before parsing it', async () => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const huge = JSON.stringify({ codes: Array.from({ length: 200 }, (_, i) => `code-${i}`) })
     expect(huge.length).toBeGreaterThan(1024)
     const response = await echo({ ...httpEvent, body: huge }, context)
@@ -81,7 +78,7 @@ describe('Function: multiTriggerHandler', () => {
   })
 
   it('answers an unexpected failure with a bare 500 that reveals nothing', async () => {
-    const httpEvent = await event<APIGatewayProxyEventV2>('download-http')
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo({ ...httpEvent, body: '{"explode":true}' }, context)
     expect(response).toEqual({
       statusCode: 500,
@@ -91,12 +88,12 @@ describe('Function: multiTriggerHandler', () => {
   })
 
   it('passes a direct invoke through and returns the plain result', async () => {
-    const direct = await event<Record<string, unknown>>('download-direct')
+    const direct = await sharedEvent<Record<string, unknown>>('download-direct')
     expect(await echo(direct, context)).toEqual({ received: direct })
   })
 
   it("gives the core a schedule event's detail: the batch the rule's input carries", async () => {
-    const scheduleEvent = await event<{ detail: unknown }>('download-schedule')
+    const scheduleEvent = await sharedEvent<{ detail: unknown }>('download-schedule')
     expect(await echo(scheduleEvent, context)).toEqual({ received: scheduleEvent.detail })
   })
 
@@ -106,9 +103,27 @@ describe('Function: multiTriggerHandler', () => {
     ['download-direct', 'direct'],
   ])('tells the core that %s came by %s', async (name, trigger) => {
     const seen = multiTriggerHandler(async (_input, invocation) => ({ trigger: invocation.trigger }), { maxBodyBytes: 1024 })
-    const response = await seen(await event(name), context)
+    const response = await seen(await sharedEvent(name), context)
     const answer = trigger === 'http' ? (JSON.parse((response as { body: string }).body) as unknown) : response
     expect(answer).toEqual({ trigger })
+  })
+
+  it('refuses an SQS batch as a trigger the function does not take, before the core sees it', async () => {
+    let called = false
+    const direct = multiTriggerHandler(async () => (called = true), { maxBodyBytes: 1024 })
+    await expect(direct(await sharedEvent('sqs-batch'), context)).rejects.toThrow(
+      new ValidationError('this function is not started by sqs events'),
+    )
+    expect(called).toBe(false)
+  })
+
+  it('hands an SQS batch to a function that takes SQS, as it came', async () => {
+    const batch = await sharedEvent<{ Records: unknown[] }>('sqs-batch')
+    const worker = multiTriggerHandler(async (input, invocation) => ({ input, trigger: invocation.trigger }), {
+      maxBodyBytes: 1024,
+      triggers: ['sqs'],
+    })
+    expect(await worker(batch, context)).toEqual({ input: batch, trigger: 'sqs' })
   })
 
   it('treats a schedule rule event without input as an empty request', async () => {

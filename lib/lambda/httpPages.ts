@@ -1,10 +1,10 @@
 import middy from '@middy/core'
 import httpSecurityHeaders from '@middy/http-security-headers'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { jsonErrors } from '../middleware.ts'
+import { jsonErrors } from './errorResponses.ts'
 import type { HttpResponse } from './responses.ts'
 
-// Kept apart from the shared middleware so that only the web function bundles the page headers.
+// Kept apart from the multi-trigger glue so that only the web function bundles the page headers.
 
 type HttpRouteHandler = (event: APIGatewayProxyEventV2, context: Context) => HttpResponse | Promise<HttpResponse>
 

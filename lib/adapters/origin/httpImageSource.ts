@@ -2,9 +2,18 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from '
 import { isIP, type LookupFunction } from 'node:net'
 import { Readable } from 'node:stream'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
-import type { OriginTimeouts } from '../config.ts'
-import { TransportError, type ImageSource, type TransportFailure } from '../download/ports.ts'
-import { addressProblem, bareHost, refusedAddress, urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
+import { TransportError, type ImageSource, type TransportFailure } from '../../download/ports.ts'
+import { addressProblem, bareHost, refusedAddress, urlProblem, type OriginPolicy } from '../../security/originPolicy.ts'
+
+/** How long an origin may take, per attempt, before the attempt fails as `timeout`. */
+export interface OriginTimeouts {
+  /** To open the TCP (and TLS) connection. */
+  readonly connectTimeoutMs: number
+  /** From sending the request to having all response headers. */
+  readonly headersTimeoutMs: number
+  /** The longest silence between two chunks of the body. */
+  readonly bodyTimeoutMs: number
+}
 
 // Enough to read a typical error page so the connection can be reused; larger ones are cut off.
 const DISCARD_LIMIT_BYTES = 128 * 1024
@@ -76,7 +85,7 @@ export function httpImageSource(dispatcher: Dispatcher, policy: OriginPolicy): I
         try {
           response = await request(target.href, { method: 'GET', dispatcher, signal, headers })
         } catch (error) {
-          throw asTransportError(error, 'headers')
+          throw transportErrorOf(error, 'headers')
         }
         const location = header(response.headers, 'location')
         if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined) break
@@ -110,7 +119,7 @@ async function* withTransportErrors(body: AsyncIterable<Buffer>): AsyncGenerator
   try {
     yield* body
   } catch (error) {
-    throw asTransportError(error, 'body')
+    throw transportErrorOf(error, 'body')
   }
 }
 
@@ -128,8 +137,8 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 // The origin closed the connection cleanly but early: mid-body, the body is shorter than promised.
 const CLOSED_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'])
 
-/** Names what went wrong with the connection; an abort is passed on as it is. */
-function asTransportError(error: unknown, phase: 'headers' | 'body'): unknown {
+/** Names what went wrong with an undici request or body, in the engine's words; an abort is passed on as it is. */
+export function transportErrorOf(error: unknown, phase: 'headers' | 'body'): unknown {
   if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof TransportError) return error
   // The guard's refusal reaches here wrapped by the socket or the connector.
   if (error.cause instanceof TransportError) return error.cause

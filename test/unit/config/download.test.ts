@@ -8,27 +8,34 @@ import {
   DEFAULT_ORIGIN_TIMEOUTS,
   DEFAULT_RETRY,
   loadDownloadConfig,
-} from '../../lib/config.ts'
-import { ConfigError } from '../../lib/errors.ts'
+} from '../../../lib/config/download.ts'
+import { DEFAULT_CODES } from '../../../lib/download/request.ts'
+import { ConfigError } from '../../../lib/config/env.ts'
 
 describe('Function: loadDownloadConfig', () => {
   it('applies the defaults when only the bucket is set', () => {
     expect(loadDownloadConfig({ BUCKET_NAME: 'images' })).toEqual({
       bucket: 'images',
-      baseUrl: DEFAULT_BASE_URL,
-      concurrency: 3,
-      keyPrefix: 'flags/',
-      s3Endpoint: undefined,
+      localS3Endpoint: undefined,
       stage: 'unset',
-      originPolicy: { allowedHosts: ['i1.mifile.cn'], localOrigins: false },
-      maxCodes: 1000,
       maxBodyBytes: 256 * 1024,
       originTimeouts: DEFAULT_ORIGIN_TIMEOUTS,
-      retry: DEFAULT_RETRY,
-      maxImageBytes: DEFAULT_MAX_IMAGE_BYTES,
-      deadlineReserveMs: DEFAULT_DEADLINE_RESERVE_MS,
-      attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
-      minBodyBytesPerSecond: DEFAULT_MIN_BODY_BYTES_PER_SECOND,
+      metricsNamespace: 'imgpull',
+      rules: {
+        codes: DEFAULT_CODES,
+        baseUrl: DEFAULT_BASE_URL,
+        concurrency: 3,
+        prefix: 'flags/',
+        maxCodes: 1000,
+        originPolicy: { allowedHosts: ['i1.mifile.cn'], localOrigins: false },
+      },
+      settings: {
+        retry: DEFAULT_RETRY,
+        maxImageBytes: DEFAULT_MAX_IMAGE_BYTES,
+        deadlineReserveMs: DEFAULT_DEADLINE_RESERVE_MS,
+        attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
+        minBodyBytesPerSecond: DEFAULT_MIN_BODY_BYTES_PER_SECOND,
+      },
     })
   })
 
@@ -38,10 +45,10 @@ describe('Function: loadDownloadConfig', () => {
       BASE_URL: 'https://cdn.example.org/x',
       CONCURRENCY: '10',
       KEY_PREFIX: 'img/',
-      S3_ENDPOINT: 'http://127.0.0.1:4569',
+      LOCAL_S3_ENDPOINT: 'http://127.0.0.1:4569',
       STAGE: 'local',
       ALLOWED_HOSTS: 'cdn.example.org, *.images.example.org',
-      MAX_BATCH_SIZE: '50',
+      MAX_CODES: '50',
       MAX_BODY_BYTES: '4096',
       CONNECT_TIMEOUT_MS: '1500',
       HEADERS_TIMEOUT_MS: '2500',
@@ -54,29 +61,36 @@ describe('Function: loadDownloadConfig', () => {
       DEADLINE_RESERVE_MS: '3000',
       ATTEMPT_TIMEOUT_MS: '7000',
       MIN_BODY_RATE: '0',
+      POWERTOOLS_METRICS_NAMESPACE: 'imgpull-test',
     })
     expect(config).toEqual({
       bucket: 'b',
-      baseUrl: 'https://cdn.example.org/x',
-      concurrency: 10,
-      keyPrefix: 'img/',
-      s3Endpoint: 'http://127.0.0.1:4569',
+      localS3Endpoint: 'http://127.0.0.1:4569',
       stage: 'local',
-      originPolicy: { allowedHosts: ['cdn.example.org', '*.images.example.org'], localOrigins: true },
-      maxCodes: 50,
       maxBodyBytes: 4096,
       originTimeouts: { connectTimeoutMs: 1500, headersTimeoutMs: 2500, bodyTimeoutMs: 3500 },
-      retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 800, maxRetryAfterMs: 9000 },
-      maxImageBytes: 1048576,
-      deadlineReserveMs: 3000,
-      attemptTimeoutMs: 7000,
-      minBodyBytesPerSecond: 0,
+      metricsNamespace: 'imgpull-test',
+      rules: {
+        codes: DEFAULT_CODES,
+        baseUrl: 'https://cdn.example.org/x',
+        concurrency: 10,
+        prefix: 'img/',
+        maxCodes: 50,
+        originPolicy: { allowedHosts: ['cdn.example.org', '*.images.example.org'], localOrigins: true },
+      },
+      settings: {
+        retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 800, maxRetryAfterMs: 9000 },
+        maxImageBytes: 1048576,
+        deadlineReserveMs: 3000,
+        attemptTimeoutMs: 7000,
+        minBodyBytesPerSecond: 0,
+      },
     })
     expect(Object.isFrozen(config)).toBe(true)
   })
 
-  it('treats an empty S3_ENDPOINT as unset, as deployed stages pass it', () => {
-    expect(loadDownloadConfig({ BUCKET_NAME: 'b', S3_ENDPOINT: '' }).s3Endpoint).toBeUndefined()
+  it('treats an empty LOCAL_S3_ENDPOINT as unset, as deployed stages pass it', () => {
+    expect(loadDownloadConfig({ BUCKET_NAME: 'b', LOCAL_S3_ENDPOINT: '' }).localS3Endpoint).toBeUndefined()
   })
 
   it.each([
@@ -92,7 +106,7 @@ describe('Function: loadDownloadConfig', () => {
     [{ BUCKET_NAME: 'b', ALLOWED_HOSTS: 'other.org' }, /^BASE_URL host "i1.mifile.cn" is not in ALLOWED_HOSTS/],
     [{ BUCKET_NAME: 'b', BASE_URL: 'http://cdn.example.org/a' }, /^BASE_URL must use https/],
     [{ BUCKET_NAME: 'b', BASE_URL: 'https://127.0.0.1:8701' }, /^BASE_URL 127.0.0.1 is a loopback address/],
-    [{ BUCKET_NAME: 'b', MAX_BATCH_SIZE: '0' }, /^MAX_BATCH_SIZE must be an integer from 1 to 10000/],
+    [{ BUCKET_NAME: 'b', MAX_CODES: '0' }, /^MAX_CODES must be an integer from 1 to 10000/],
   ])('fails loudly, naming the variable, for %j', (env, message) => {
     expect(() => loadDownloadConfig(env)).toThrow(ConfigError)
     expect(() => loadDownloadConfig(env)).toThrow(message)

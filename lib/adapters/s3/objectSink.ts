@@ -1,6 +1,6 @@
-import { AbortMultipartUploadCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
+import { AbortMultipartUploadCommand, HeadObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { originValidators, type ObjectSink, type OriginValidators } from '../download/ports.ts'
+import { originValidators, type ObjectSink, type OriginValidators } from '../../download/ports.ts'
 
 // S3's minimum part: an image smaller than this goes up as one PutObject, larger ones in parts,
 // so memory stays at one part per download whatever the image size.
@@ -9,33 +9,9 @@ const PART_SIZE_BYTES = 5 * 1024 * 1024
 // User metadata keys (x-amz-meta-*) the origin's validators are kept under.
 const ETAG_METADATA = 'origin-etag'
 const LAST_MODIFIED_METADATA = 'origin-last-modified'
-
-/** Where the S3 client connects: AWS itself, or an S3-compatible server for local runs. */
-export interface S3Target {
-  readonly s3Endpoint: string | undefined
-}
-
-// The local S3 server accepts any signature made with its well-known development keys.
-const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
-
-// A stalled S3 request fails (the SDK then retries it) instead of holding a download: without
-// throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and waits on.
-const S3_TIMEOUTS = { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true }
 // Cleaning up a multipart upload that was cut short must not eat the time kept to answer; a part
 // left behind is never an object, and the bucket's lifecycle rule removes it after a day.
 const ABORT_UPLOAD_TIMEOUT_MS = 1000
-
-/** Builds the S3 client: the default AWS chain, or path-style access to a local endpoint. */
-export function createS3Client({ s3Endpoint }: S3Target): S3Client {
-  if (s3Endpoint === undefined) return new S3Client({ requestHandler: S3_TIMEOUTS })
-  return new S3Client({
-    endpoint: s3Endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: LOCAL_S3_CREDENTIALS,
-    requestHandler: S3_TIMEOUTS,
-  })
-}
 
 /**
  * An ObjectSink that streams each object into one bucket. An object appears only whole: a

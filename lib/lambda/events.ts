@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
 import { ClientError, ValidationError } from '../errors.ts'
+import type { Trigger } from './invocation.ts'
 
 /** Whether a Lambda event came from an API Gateway HTTP API (payload 2.0). */
 export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
@@ -13,6 +14,21 @@ export function isScheduledEvent(event: unknown): event is { readonly detail?: u
   if (typeof event !== 'object' || event === null) return false
   const record = event as Record<string, unknown>
   return record['source'] === 'aws.events' && record['detail-type'] === 'Scheduled Event'
+}
+
+/** Whether a Lambda event is a batch of SQS messages, as an event source mapping delivers them. */
+export function isSqsEvent(event: unknown): event is { readonly Records: readonly unknown[] } {
+  if (typeof event !== 'object' || event === null) return false
+  const { Records } = event as { Records?: unknown }
+  return Array.isArray(Records) && Records.length > 0 && (Records[0] as { eventSource?: unknown }).eventSource === 'aws:sqs'
+}
+
+/** How a function was started, told from the shape of its event; anything unrecognised is a direct invoke. */
+export function triggerOf(event: unknown): Trigger {
+  if (isHttpApiEvent(event)) return 'http'
+  if (isScheduledEvent(event)) return 'schedule'
+  if (isSqsEvent(event)) return 'sqs'
+  return 'direct'
 }
 
 /** A JSON media type: application/json or any `+json` type, with or without parameters. */

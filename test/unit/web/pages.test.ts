@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodePathSegment, helloPage, indexPage } from '../../lib/html.ts'
+import { decodePathSegment, helloPage, indexPage } from '../../../lib/web/pages.ts'
 
 describe('Function: helloPage', () => {
   it('greets a plain name', () => {

@@ -1,13 +1,13 @@
-import escapeHtml from 'escape-html'
+import { html, render } from './html.ts'
 
 /** The index page. */
 export function indexPage(): string {
-  return '<h1>Index</h1>'
+  return render(html`<h1>Index</h1>`)
 }
 
 /** The greeting page; the name is escaped so it can never become markup. */
 export function helloPage(name: string): string {
-  return `<h1>hello, ${escapeHtml(name)}!</h1>`
+  return render(html`<h1>hello, ${name}!</h1>`)
 }
 
 /**

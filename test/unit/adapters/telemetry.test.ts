@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { batchTelemetry, createTelemetry } from '../../lib/adapters/telemetry.ts'
-import type { DownloadResult } from '../../lib/download/downloader.ts'
-import { loggedLines } from '../support/loggedLines.ts'
+import { batchTelemetry, createTelemetry } from '../../../lib/adapters/telemetry.ts'
+import type { DownloadResult } from '../../../lib/wiring/download.ts'
+import { loggedLines } from '../../support/loggedLines.ts'
 
 function result(total: number): DownloadResult {
   return {
@@ -28,7 +28,7 @@ describe('Function: batchTelemetry', () => {
   })
 
   it('logs one line per failure and a summary, no line per success at INFO, and metrics in EMF', async () => {
-    const { logger, metrics } = createTelemetry()
+    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
       const telemetry = batchTelemetry(logger, metrics, 'schedule')
       telemetry.codeFinished({ code: 'a', status: 'ok', unchanged: false, bytes: 100, ms: 12 })
@@ -73,7 +73,7 @@ describe('Function: batchTelemetry', () => {
 
   it('logs each success at DEBUG', async () => {
     process.env['POWERTOOLS_LOG_LEVEL'] = 'DEBUG'
-    const { logger, metrics } = createTelemetry()
+    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
       batchTelemetry(logger, metrics, 'http').codeFinished({ code: 'a', status: 'ok', unchanged: true, bytes: 0, ms: 3 })
     })
@@ -81,7 +81,7 @@ describe('Function: batchTelemetry', () => {
   })
 
   it('logs progress at every tenth of a batch over 100 codes, and none for smaller ones', async () => {
-    const { logger, metrics } = createTelemetry()
+    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
     const progressOf = (total: number) =>
       loggedLines(() => {
         const telemetry = batchTelemetry(logger, metrics, 'direct')

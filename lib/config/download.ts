@@ -1,0 +1,109 @@
+import type { OriginTimeouts } from '../adapters/origin/httpImageSource.ts'
+import type { EngineSettings } from '../download/engine.ts'
+import { DEFAULT_CODES, DEFAULT_MAX_CODES, MAX_CONCURRENCY, keyPrefixProblem, type RequestRules } from '../download/request.ts'
+import type { RetryPolicy } from '../download/retry.ts'
+import { bareHost, urlProblem } from '../security/originPolicy.ts'
+import { ConfigError, hostList, integerInRange, optionalHttpUrl, present, requiredString, type Env } from './env.ts'
+
+/** Everything the download function reads from its environment, validated once at cold start. */
+export interface DownloadConfig {
+  /** Bucket the images are stored in. */
+  readonly bucket: string
+  /** The local S3 server to store into instead of AWS, with its development keys: stage local only. */
+  readonly localS3Endpoint: string | undefined
+  /** The deployment stage; only `local` accepts plain http and loopback origins. */
+  readonly stage: string
+  /** The largest HTTP request body accepted; larger ones answer 413. */
+  readonly maxBodyBytes: number
+  readonly originTimeouts: OriginTimeouts
+  /** CloudWatch namespace of the function's metrics. */
+  readonly metricsNamespace: string
+  /** What a request falls back to, and the limits it must respect. */
+  readonly rules: RequestRules
+  /** The limits every run works within. */
+  readonly settings: EngineSettings
+}
+
+export const DEFAULT_BASE_URL = 'https://i1.mifile.cn/a1'
+export const DEFAULT_CONCURRENCY = 3
+export const DEFAULT_PREFIX = 'flags/'
+export const DEFAULT_METRICS_NAMESPACE = 'imgpull'
+
+// Defaults sized for a 29 s function behind API Gateway's 30 s: an origin that never answers
+// fails after 3 attempts × 5 s of waiting for headers plus backoff, with time to spare.
+export const DEFAULT_ORIGIN_TIMEOUTS: OriginTimeouts = {
+  connectTimeoutMs: 3000,
+  headersTimeoutMs: 5000,
+  bodyTimeoutMs: 5000,
+}
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 2000,
+  maxRetryAfterMs: 5000,
+}
+export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+export const DEFAULT_DEADLINE_RESERVE_MS = 2000
+// A 10 MiB image still fits at 1 MiB/s; an origin dripping bytes fails long before.
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
+export const DEFAULT_MIN_BODY_BYTES_PER_SECOND = 8 * 1024
+// A full batch of the longest codes fits: 1000 × (128 characters + quotes and comma).
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
+const LOCAL_STAGE = 'local'
+
+const MINUTE_MS = 60_000
+
+/** Reads and validates the download function's environment; throws ConfigError naming the variable. */
+export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
+  // Anything but an explicit `local` is treated as deployed: the safe side when STAGE is missing.
+  const stage = present(env, 'STAGE') ?? 'unset'
+  const baseUrl = optionalHttpUrl(env, 'BASE_URL') ?? DEFAULT_BASE_URL
+  const baseUrlParsed = new URL(baseUrl)
+  const originPolicy = Object.freeze({
+    allowedHosts: Object.freeze(hostList(env, 'ALLOWED_HOSTS', bareHost(baseUrlParsed.hostname))),
+    localOrigins: stage === LOCAL_STAGE,
+  })
+  const baseUrlProblem = urlProblem(baseUrlParsed, originPolicy)
+  if (baseUrlProblem !== undefined) throw new ConfigError('BASE_URL', `${baseUrlProblem}, got "${baseUrl}"`)
+
+  return Object.freeze({
+    bucket: requiredString(env, 'BUCKET_NAME'),
+    localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
+    stage,
+    maxBodyBytes: integerInRange(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 6 * 1024 * 1024),
+    originTimeouts: Object.freeze({
+      connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
+      headersTimeoutMs: integerInRange(env, 'HEADERS_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.headersTimeoutMs, 1, MINUTE_MS),
+      bodyTimeoutMs: integerInRange(env, 'BODY_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.bodyTimeoutMs, 1, MINUTE_MS),
+    }),
+    metricsNamespace: present(env, 'POWERTOOLS_METRICS_NAMESPACE') ?? DEFAULT_METRICS_NAMESPACE,
+    rules: Object.freeze({
+      codes: DEFAULT_CODES,
+      baseUrl,
+      concurrency: integerInRange(env, 'CONCURRENCY', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+      prefix: prefix(env, 'KEY_PREFIX', DEFAULT_PREFIX),
+      maxCodes: integerInRange(env, 'MAX_CODES', DEFAULT_MAX_CODES, 1, 10_000),
+      originPolicy,
+    }),
+    settings: Object.freeze({
+      // S3 takes objects up to 5 TiB; a Lambda has no business fetching more than 1 GiB of one image.
+      maxImageBytes: integerInRange(env, 'MAX_IMAGE_BYTES', DEFAULT_MAX_IMAGE_BYTES, 1, 1024 ** 3),
+      retry: Object.freeze({
+        maxAttempts: integerInRange(env, 'MAX_ATTEMPTS', DEFAULT_RETRY.maxAttempts, 1, 10),
+        baseDelayMs: integerInRange(env, 'RETRY_BASE_DELAY_MS', DEFAULT_RETRY.baseDelayMs, 0, MINUTE_MS),
+        maxDelayMs: integerInRange(env, 'RETRY_MAX_DELAY_MS', DEFAULT_RETRY.maxDelayMs, 0, MINUTE_MS),
+        maxRetryAfterMs: integerInRange(env, 'RETRY_AFTER_MAX_MS', DEFAULT_RETRY.maxRetryAfterMs, 0, MINUTE_MS),
+      }),
+      deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
+      attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
+      minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
+    }),
+  })
+}
+
+function prefix(env: Env, name: string, fallback: string): string {
+  const raw = env[name] ?? fallback
+  const problem = keyPrefixProblem(raw)
+  if (problem !== undefined) throw new ConfigError(name, `${problem}, got "${raw}"`)
+  return raw
+}

@@ -1,0 +1,89 @@
+import middy, { type MiddlewareObj } from '@middy/core'
+import type { Context } from 'aws-lambda'
+import { isClientError, ValidationError } from '../errors.ts'
+import { errorResponse, type ReportUnexpected } from './errorResponses.ts'
+import { isHttpApiEvent, isScheduledEvent, parseJsonBody, triggerOf } from './events.ts'
+import type { Invocation, Trigger } from './invocation.ts'
+import { jsonResponse } from './responses.ts'
+import { sourceMappedStack } from './sourceMappedStack.ts'
+
+/** The core a multi-trigger function runs: a plain input in, a plain result out. */
+export type TriggerHandler<TResult> = (input: unknown, invocation: Invocation) => Promise<TResult>
+
+interface TriggerState extends Record<string, unknown> {
+  trigger?: Trigger
+}
+
+/** What the trigger adapter hands the core: the request and how it came. */
+interface Triggered {
+  readonly input: unknown
+  readonly trigger: Trigger
+}
+
+/** The request an event carries: an HTTP body, a schedule's detail, or a direct invoke's event itself. */
+function inputOf(event: unknown, maxBodyBytes: number): unknown {
+  if (isHttpApiEvent(event)) return parseJsonBody(event, maxBodyBytes)
+  // Empty for a rule's own event; the batch when the rule's input transformer puts one there.
+  if (isScheduledEvent(event)) return event.detail ?? {}
+  return event
+}
+
+/**
+ * Adapts one core to the ways a function is started. An HTTP API event is unwrapped to its JSON
+ * body and the result answered as JSON 200, errors as JSON 4xx/500. A schedule's event is its
+ * `detail`. A direct invoke is passed through as is; its errors are thrown, typed, to the invoker.
+ * An event of a trigger the function does not take (an SQS batch sent to it) is refused as such.
+ */
+function triggerAdapter({
+  maxBodyBytes,
+  reportUnexpected,
+  triggers = DEFAULT_TRIGGERS,
+}: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
+  return {
+    name: 'triggerAdapter',
+    before: (request) => {
+      // Known before the body is parsed, so that a bad body is answered as HTTP too.
+      const trigger = triggerOf(request.event)
+      request.internal.trigger = trigger
+      if (!triggers.includes(trigger)) throw new ValidationError(`this function is not started by ${trigger} events`)
+      request.event = { input: inputOf(request.event, maxBodyBytes), trigger } satisfies Triggered
+    },
+    after: (request) => {
+      if (request.internal.trigger === 'http') request.response = jsonResponse(200, request.response)
+    },
+    onError: (request) => {
+      if (request.internal.trigger === 'http') request.response = errorResponse(request.error, reportUnexpected)
+      else if (!isClientError(request.error)) {
+        // Rethrown to the invoker, whose Lambda runtime logs the stack too: mapped once for both.
+        sourceMappedStack(request.error)
+        reportUnexpected?.(request.error)
+      }
+    },
+  }
+}
+
+const DEFAULT_TRIGGERS: readonly Trigger[] = ['http', 'schedule', 'direct']
+
+export interface TriggerOptions {
+  /** The largest HTTP body accepted (413 beyond). Direct invokes are bounded by Lambda's own 6 MB. */
+  readonly maxBodyBytes: number
+  /** The triggers the function takes; HTTP, schedule and direct by default. */
+  readonly triggers?: readonly Trigger[]
+  /** Records failures that are not the caller's fault; the console by default. */
+  readonly reportUnexpected?: ReportUnexpected
+  /** Middlewares that run around everything else, such as logging and metrics. */
+  readonly outer?: readonly MiddlewareObj[]
+}
+
+/** Wraps a core so that every trigger a function takes reaches it the same way. */
+export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, options: TriggerOptions) {
+  const handler = middy<unknown, unknown, Error, Context, TriggerState>(
+    // The trigger adapter's `before` has turned the event into a Triggered by now.
+    (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
+      const { input, trigger } = event as Triggered
+      return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger })
+    },
+  )
+  for (const middleware of options.outer ?? []) handler.use(middleware as MiddlewareObj<unknown, unknown, Error, Context, TriggerState>)
+  return handler.use(triggerAdapter(options))
+}

@@ -1,0 +1,48 @@
+import type { S3Client } from '@aws-sdk/client-s3'
+import { lookup } from 'node:dns'
+import { createOriginAgent, httpImageSource, type LookupAll } from '../adapters/origin/httpImageSource.ts'
+import { createS3Client } from '../adapters/s3/client.ts'
+import { s3ObjectSink } from '../adapters/s3/objectSink.ts'
+import type { DownloadConfig } from '../config/download.ts'
+import { downloadBatch } from '../download/batch.ts'
+import type { RunControls } from '../download/engine.ts'
+import type { ObjectSink } from '../download/ports.ts'
+import type { DownloadReport } from '../download/report.ts'
+
+/** A finished batch as callers see it: the engine's report and the bucket the objects went to. */
+export type DownloadResult = DownloadReport & { readonly bucket: string }
+
+/** The download function's work: a raw request in, validated, run and reported. */
+export type DownloadRequestHandler = (input: unknown, controls?: RunControls) => Promise<DownloadResult>
+
+/**
+ * What a caller may swap: the S3 client; the whole sink (the benchmark's fetch-only baseline);
+ * and DNS, which the tests fake to point names anywhere.
+ */
+export interface WiringOverrides {
+  readonly s3Client?: S3Client
+  readonly sink?: ObjectSink
+  readonly lookupAll?: LookupAll
+}
+
+/** The download core bound to its real adapters: the one composition the handler, tests and benchmarks share. */
+export function composeDownload(config: DownloadConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
+  const lookupAll = overrides.lookupAll ?? lookup
+  const agent = createOriginAgent(config.originTimeouts, config.rules.originPolicy, lookupAll)
+  const deps = {
+    rules: config.rules,
+    settings: config.settings,
+    ports: {
+      source: httpImageSource(agent, config.rules.originPolicy),
+      sink: overrides.sink ?? s3ObjectSink(overrides.s3Client ?? createS3Client({ localEndpoint: config.localS3Endpoint }), config.bucket),
+    },
+    // The same resolver the connections use, so both see one view of DNS.
+    resolveHost: (hostname: string) =>
+      new Promise<string[]>((resolve, reject) =>
+        lookupAll(hostname, { all: true }, (error, addresses) =>
+          error === null ? resolve(addresses.map((entry) => entry.address)) : reject(error),
+        ),
+      ),
+  }
+  return async (input, controls) => ({ ...(await downloadBatch(input, deps, controls)), bucket: config.bucket })
+}
