@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { HttpRequest } from '@smithy/types'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import type { DownloadFailure } from '../../lib/download/report.ts'
 import { downloaderFor } from '../support/downloader.ts'
@@ -48,10 +48,6 @@ function recordingS3Client(): { client: S3Client; sent: HttpRequest[] } {
   return { client, sent }
 }
 
-function requestsFor(code: string): number {
-  return origin?.requests.filter((path) => path === `/${code}.jpg`).length ?? 0
-}
-
 interface Case {
   readonly behaviour: Behaviour
   readonly reason?: DownloadFailure['reason']
@@ -60,7 +56,6 @@ interface Case {
 }
 
 describe('Download engine against a hostile origin', () => {
-  // One batch holds every behaviour, so their timeouts run side by side.
   const cases: Record<string, Case> = {
     fine: { behaviour: image(jpegBytes(1)), attempts: 1, contentType: 'image/jpeg' },
     png: { behaviour: image(PNG, { contentType: 'application/octet-stream' }), attempts: 1, contentType: 'image/png' },
@@ -78,33 +73,43 @@ describe('Download engine against a hostile origin', () => {
     huge: { behaviour: image(jpegBytes(8, 2 * MiB)), reason: 'too_large', attempts: 1 },
   }
 
-  it('counts every behaviour under its status and reason, and stores only whole images', async () => {
-    origin = servers.track(await startOrigin(Object.fromEntries(Object.entries(cases).map(([code, c]) => [`/${code}.jpg`, c.behaviour]))))
+  // One batch holds every behaviour, so their timeouts run side by side; each case is then checked on its own.
+  let batch: { result: Awaited<ReturnType<ReturnType<typeof downloaderFor>>>; keys: string[]; origin: OriginFixture }
+  beforeAll(async () => {
+    const hostile = await startOrigin(Object.fromEntries(Object.entries(cases).map(([code, c]) => [`/${code}.jpg`, c.behaviour])))
     const codes = Object.keys(cases)
-
-    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { MAX_IMAGE_BYTES: String(MiB) } })({
-      codes,
-      concurrency: codes.length,
-      prefix: 'flags/hostile/',
-    })
-
-    expect(result.total).toBe(codes.length)
-    expect(result.counter.ok + result.counter.not_found + result.counter.error).toBe(codes.length)
-    const keys = await servers.s3.listKeys()
-    for (const [code, expected] of Object.entries(cases)) {
-      const failure = result.failures.find((f) => f.code === code)
-      const key = `flags/hostile/${code}.jpg`
-      expect({ code, reason: failure?.reason, attempts: failure?.attempts ?? requestsFor(code) }).toEqual({
-        code,
-        reason: expected.reason,
-        attempts: expected.attempts,
+    try {
+      const result = await downloaderFor({ store: servers.s3, baseUrl: hostile.baseUrl, env: { MAX_IMAGE_BYTES: String(MiB) } })({
+        codes,
+        concurrency: codes.length,
+        prefix: 'flags/hostile/',
       })
-      expect({ code, requests: requestsFor(code) }).toEqual({ code, requests: expected.attempts })
-      if (expected.contentType === undefined) {
-        expect(keys).not.toContain(key)
-      } else {
-        expect((await servers.s3.getObject(key))?.contentType).toBe(expected.contentType)
-      }
+      batch = { result, keys: await servers.s3.listKeys(), origin: hostile }
+    } finally {
+      await hostile.close()
+    }
+  })
+
+  it('counts every behaviour exactly once', () => {
+    const codes = Object.keys(cases)
+    expect(batch.result.total).toBe(codes.length)
+    expect(batch.result.counter.ok + batch.result.counter.not_found + batch.result.counter.error).toBe(codes.length)
+  })
+
+  it.each(Object.entries(cases))('counts %s under its reason and attempts, and stores only a whole image', async (code, expected) => {
+    const failure = batch.result.failures.find((f) => f.code === code)
+    const requests = batch.origin.requests.filter((path) => path === `/${code}.jpg`).length
+    const key = `flags/hostile/${code}.jpg`
+    expect({ code, reason: failure?.reason, attempts: failure?.attempts ?? requests }).toEqual({
+      code,
+      reason: expected.reason,
+      attempts: expected.attempts,
+    })
+    expect({ code, requests }).toEqual({ code, requests: expected.attempts })
+    if (expected.contentType === undefined) {
+      expect(batch.keys).not.toContain(key)
+    } else {
+      expect((await servers.s3.getObject(key))?.contentType).toBe(expected.contentType)
     }
   })
 
