@@ -15,12 +15,14 @@ export function present(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
+/** A variable that must be set; ConfigError when it is not. */
 export function requiredString(env: Env, name: string): string {
   const value = present(env, name)
   if (value === undefined) throw new ConfigError(name, 'is required')
   return value
 }
 
+/** An integer variable within [min, max], or the fallback when unset; ConfigError otherwise. */
 export function integerInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = present(env, name)
   if (raw === undefined) return fallback
@@ -31,6 +33,7 @@ export function integerInRange(env: Env, name: string, fallback: number, min: nu
   return value
 }
 
+/** An http(s) URL variable, or undefined when unset; ConfigError for anything else. */
 export function optionalHttpUrl(env: Env, name: string): string | undefined {
   const raw = present(env, name)
   if (raw === undefined) return undefined

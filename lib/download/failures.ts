@@ -32,8 +32,10 @@ export class DownloadError extends Error {
   }
 }
 
-// 408 and 429 say "later"; 5xx says "not now". Every other status will answer the same again,
-// and one past 599 is not HTTP at all.
+/**
+ * Whether another attempt could get another answer. 408 and 429 say "later"; 5xx says "not now".
+ * Every other status will answer the same again, and one past 599 is not HTTP at all.
+ */
 export function isRetryableStatus(httpStatus: number): boolean {
   return httpStatus === 408 || httpStatus === 429 || (httpStatus >= 500 && httpStatus <= 599)
 }
@@ -65,6 +67,7 @@ export function storeFailure(error: unknown): DownloadError {
   return new DownloadError('s3', `store: ${messageOf(error)}`, { cause: error })
 }
 
+/** The failure of a code the deadline cut short or never let start. */
 export function deadlineFailure(): DownloadError {
   return new DownloadError('deadline', 'deadline')
 }
@@ -74,6 +77,7 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
 
+/** An error's message, with its cause's when that says something more. */
 export function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const cause = error.cause instanceof Error && error.cause.message !== error.message ? `: ${error.cause.message}` : ''
