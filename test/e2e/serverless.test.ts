@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import pLimit from 'p-limit'
 import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { setTimeout } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
@@ -553,6 +553,32 @@ describe('npm start', () => {
     expect(peak - atRest).toBeLessThan(200)
     expect(slowestPageMs).toBeLessThan(2000)
     expect(readdirSync(join(dataDir, 'imgpull-local-images', 'flags', 'many')).length).toBeGreaterThanOrEqual(3000)
+  })
+
+  it('still rebuilds the functions when a source under lib/ changes', async () => {
+    // The bundle's map follows source lines, so a comment line put first changes it and nothing else.
+    const map = join(projectRoot, '.esbuild', 'local', '.build', 'handlers', 'web.cjs.map')
+    const builtAt = statSync(map).mtimeMs
+    const source = join(projectRoot, 'lib', 'web', 'pages.ts')
+    const original = await readFile(source, 'utf8')
+    try {
+      await writeFile(source, `// a change the watcher must see\n${original}`)
+      await until('the web bundle to be rebuilt', () => statSync(map).mtimeMs > builtAt, 15_000)
+    } finally {
+      await writeFile(source, original)
+    }
+    expect(await (await fetch(`http://127.0.0.1:${ports.http}/`)).text()).toBe('<h1>Index</h1>')
+  })
+
+  it('keeps answering while a deployed stage is packaged beside it', async () => {
+    const packageDir = await mkdtemp(join(tmpdir(), 'imgpull-package-'))
+    try {
+      const packaged = await runServerless(['package', '--stage', 'prod', '--package', packageDir])
+      expect(packaged.code).toBe(0)
+    } finally {
+      await rm(packageDir, { recursive: true, force: true })
+    }
+    expect(await (await fetch(`http://127.0.0.1:${ports.http}/hello/still`)).text()).toBe('<h1>hello, still!</h1>')
   })
 
   it('says in one line which port is taken when started twice', async () => {
