@@ -13,6 +13,7 @@ import { composeDownload } from '../lib/wiring/download.ts'
 const discardSink: ObjectSink = {
   validatorsOf: async () => undefined,
   async put({ body }) {
+    if (Buffer.isBuffer(body)) return
     for await (const chunk of body) void chunk
   },
 }

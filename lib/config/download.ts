@@ -49,6 +49,16 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
 export const DEFAULT_MIN_BODY_BYTES_PER_SECOND = 8 * 1024
 // A full batch of the longest codes fits: 1000 × (128 characters + quotes and comma).
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
+// Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE; elsewhere the function's configured 512 MB is assumed.
+export const DEFAULT_FUNCTION_MEMORY_MB = 512
+// The share of the function's memory bodies may hold. The rest is the runtime, the SDK and the
+// garbage V8 has not collected yet: measured on the packaged handler (docs/performance.md).
+export const MEMORY_BUDGET_SHARE = 0.25
+// The smallest budget with room for a streamed body (three 5 MiB parts) besides the admissions.
+const MIN_MEMORY_BUDGET_MB = 32
+// One S3 part: the sink sends a body this size or smaller as a single PutObject.
+export const MAX_BUFFERED_BYTES = 5 * 1024 * 1024
+export const DEFAULT_STORE_CONCURRENCY = 32
 const LOCAL_STAGE = 'local'
 
 const MINUTE_MS = 60_000
@@ -97,8 +107,18 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
       deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
       attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
       minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
+      memoryBudgetBytes: memoryBudgetMb(env) * 1024 * 1024,
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      storeConcurrency: integerInRange(env, 'STORE_CONCURRENCY', DEFAULT_STORE_CONCURRENCY, 1, 256),
     }),
   })
+}
+
+/** MEMORY_BUDGET_MB, or a share of the function's memory. */
+function memoryBudgetMb(env: Env): number {
+  const functionMb = integerInRange(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', DEFAULT_FUNCTION_MEMORY_MB, 128, 10_240)
+  const derived = Math.max(MIN_MEMORY_BUDGET_MB, Math.floor(functionMb * MEMORY_BUDGET_SHARE))
+  return integerInRange(env, 'MEMORY_BUDGET_MB', derived, MIN_MEMORY_BUDGET_MB, functionMb)
 }
 
 function prefix(env: Env, name: string, fallback: string): string {

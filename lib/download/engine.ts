@@ -1,5 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import pLimit from 'p-limit'
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
+import pLimit, { type LimitFunction } from 'p-limit'
+import { Readable } from 'node:stream'
+import { byteBudget, type Admission, type ByteBudget } from './budget.ts'
 import { startDeadline, type Deadline } from './deadline.ts'
 import {
   DownloadError,
@@ -26,6 +28,18 @@ export interface EngineSettings {
   readonly attemptTimeoutMs: number
   /** The slowest average a body may arrive at, in bytes per second, before it fails as `timeout`; 0: any. */
   readonly minBodyBytesPerSecond: number
+  /**
+   * The most body bytes held in memory at once: bodies read and waiting for their upload, and
+   * parts of streamed ones. When they would not fit, the next origin request waits.
+   */
+  readonly memoryBudgetBytes: number
+  /**
+   * Bodies up to this size are read whole, their origin slot freed, and uploaded in one request;
+   * larger ones stream to the sink while they keep their slot.
+   */
+  readonly maxBufferedBytes: number
+  /** Look-ups of stored copies, and uploads, in flight at once: two pools of this size, apart from the origin's. */
+  readonly storeConcurrency: number
 }
 
 /** The systems a run reads from and writes to. */
@@ -45,24 +59,57 @@ export interface RunControls {
   readonly random?: () => number
 }
 
+// A streamed body is held about three parts at a time by the sink: the chunks gathering for the
+// next part, that part joined into one buffer, and the part in flight.
+const STREAMED_PARTS_HELD = 3
+// What a request is admitted with before any body of the run has told how large they are.
+const FIRST_ESTIMATE_BYTES = 1024 * 1024
+
 interface Run {
   readonly plan: DownloadPlan
   readonly settings: EngineSettings
   readonly ports: DownloadPorts
   readonly random: (() => number) | undefined
   readonly deadline: Deadline
+  /** The origin's slots: requests in flight to the origin, never more than plan.concurrency. */
+  readonly originSlots: LimitFunction
+  /** S3 look-ups of stored copies, apart from the origin's slots. */
+  readonly lookupSlots: LimitFunction
+  /** Uploads of bodies read whole, apart from the origin's slots. */
+  readonly uploadSlots: LimitFunction
+  readonly budget: ByteBudget
+  /** What the next request is admitted with: the most any body of this run has needed so far. */
+  estimateBytes(): number
+  noteNeed(bytes: number): void
   /** The mean time a finished code took so far in this run: what starting one more is expected to cost. */
   typicalMs(): number
-  recordMs(ms: number): void
 }
+
+/** A body read whole within its origin slot, with the bytes it holds, to be uploaded outside it. */
+interface ReadBody {
+  readonly kind: 'read'
+  readonly body: Buffer
+  readonly contentType: string
+  readonly validators: OriginValidators
+  readonly admission: Admission
+}
+
+/** How an attempt ended well: unchanged at the origin, streamed to the sink, or read whole. */
+type Fetched = { readonly kind: 'unchanged' } | { readonly kind: 'streamed'; readonly bytes: number } | ReadBody
+
+/** What a code's origin slot ends with, once its attempts are over. */
+type Attempted = { readonly fetched: Fetched; readonly attempts: number }
 
 // A failure message quotes what an origin sent (a redirect target, a host name); this long at most.
 const MAX_MESSAGE_CHARACTERS = 300
 
 /**
- * Downloads every code of the plan from the source into the sink, at most `plan.concurrency`
- * at a time, retrying in the slot it holds, and counts each code under exactly one status.
- * Never rejects for a single code; stops starting and aborts downloads when time runs out.
+ * Downloads every code of the plan from the source into the sink and counts each code under
+ * exactly one status. At most `plan.concurrency` requests are in flight to the origin; a code holds
+ * its slot for its GET and retries, and gives it up once the body is read (S3 look-ups and uploads
+ * run in pools of their own), or, for a body larger than one part, once it has streamed into S3.
+ * Body bytes held at once stay within the memory budget. Never rejects for a single code; stops
+ * starting and aborts downloads when time runs out.
  */
 export async function runDownloads(
   plan: DownloadPlan,
@@ -75,37 +122,45 @@ export async function runDownloads(
   const deadline = startDeadline(controls.remainingMs, settings.deadlineReserveMs, controls.signal)
   let finishedMs = 0
   let finished = 0
+  let largestNeed = 0
+  const streamedBytes = STREAMED_PARTS_HELD * settings.maxBufferedBytes
+  // Limiters per run: the caps are per invocation, and shared limiters would couple runs.
   const run: Run = {
     plan,
     settings,
     ports,
     random: controls.random,
     deadline,
-    typicalMs: () => (finished === 0 ? 0 : finishedMs / finished),
-    recordMs: (ms) => {
-      finishedMs += ms
-      finished += 1
+    originSlots: pLimit(plan.concurrency),
+    lookupSlots: pLimit(settings.storeConcurrency),
+    uploadSlots: pLimit(settings.storeConcurrency),
+    budget: byteBudget(settings.memoryBudgetBytes, streamedBytes),
+    estimateBytes: () => (largestNeed === 0 ? FIRST_ESTIMATE_BYTES : largestNeed),
+    noteNeed: (bytes) => {
+      largestNeed = Math.max(largestNeed, bytes)
     },
+    typicalMs: () => (finished === 0 ? 0 : finishedMs / finished),
   }
 
-  // One limiter per run: the cap is per invocation, and a shared limiter would couple runs.
-  const limit = pLimit(plan.concurrency)
   const total = plan.codes.length
   let done = 0
   const observed = async (code: string): Promise<Outcome> => {
-    const codeStartedAt = now()
-    const outcome = await downloadCode(code, run)
+    let slotAt: number | undefined
+    const outcome = await downloadCode(code, run, () => (slotAt = now()))
     done += 1
-    const ms = Math.round(now() - codeStartedAt)
+    const ms = slotAt === undefined ? 0 : Math.round(now() - slotAt)
     // Codes cut short by the deadline say nothing about how long a download takes.
-    if (outcome.status === 'ok' || outcome.reason !== 'deadline') run.recordMs(ms)
+    if (slotAt !== undefined && (outcome.status === 'ok' || outcome.reason !== 'deadline')) {
+      finishedMs += ms
+      finished += 1
+    }
     controls.observer?.codeFinished(outcome.status === 'ok' ? { code, ...outcome, ms } : { ...outcome, ms })
     controls.observer?.progress(done, total)
     return outcome
   }
   let outcomes: Outcome[]
   try {
-    outcomes = await Promise.all(plan.codes.map((code) => limit(() => observed(code))))
+    outcomes = await Promise.all(plan.codes.map(observed))
   } finally {
     deadline.dispose()
   }
@@ -113,30 +168,61 @@ export async function runDownloads(
   return reportOf(plan, outcomes, Math.round(now() - startedAt))
 }
 
-async function downloadCode(code: string, run: Run): Promise<Outcome> {
-  if (!run.deadline.allowsStart(run.typicalMs())) return failed(code, deadlineFailure(), 0)
-  return downloadWithRetries(code, run)
-}
-
-async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
-  const { plan, settings, ports, deadline } = run
+/** One code: the stored copy looked up, the image fetched in an origin slot, the body stored. */
+async function downloadCode(code: string, run: Run, slotTaken: () => void): Promise<Outcome> {
+  const { plan, ports, deadline } = run
   const { signal } = deadline
   const key = objectKey(plan.prefix, code)
 
   let validators: OriginValidators | undefined
   if (!plan.force) {
     try {
-      validators = await ports.sink.validatorsOf(key, signal)
+      validators = await run.lookupSlots(() => {
+        signal.throwIfAborted()
+        return ports.sink.validatorsOf(key, signal)
+      })
     } catch (error) {
       return failed(code, signal.aborted ? deadlineFailure() : storeFailure(error), 0)
     }
   }
 
+  const attempted = await run.originSlots(async (): Promise<DownloadFailure | Attempted> => {
+    slotTaken()
+    if (!deadline.allowsStart(run.typicalMs())) return failed(code, deadlineFailure(), 0)
+    return fetchWithRetries(code, key, validators, run)
+  })
+  if ('status' in attempted) return attempted
+  const { fetched: result, attempts } = attempted
+  if (result.kind === 'unchanged') return { status: 'ok', unchanged: true, bytes: 0 }
+  if (result.kind === 'streamed') return { status: 'ok', unchanged: false, bytes: result.bytes }
+
+  try {
+    await run.uploadSlots(() => {
+      signal.throwIfAborted()
+      const { body, contentType, validators: served } = result
+      return ports.sink.put({ key, body, contentType, validators: served }, signal)
+    })
+    return { status: 'ok', unchanged: false, bytes: result.body.length }
+  } catch (error) {
+    return failed(code, signal.aborted ? deadlineFailure() : storeFailure(error), attempts)
+  } finally {
+    result.admission.release()
+  }
+}
+
+/** The attempts at one code, in the slot it holds; ends with what was fetched, or the code's failure. */
+async function fetchWithRetries(
+  code: string,
+  key: string,
+  validators: OriginValidators | undefined,
+  run: Run,
+): Promise<DownloadFailure | Attempted> {
+  const { settings, deadline } = run
+  const { signal } = deadline
   const policy = settings.retry
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const stored = await fetchAndStore(imageUrl(plan.baseUrl, code), key, validators, run)
-      return { status: 'ok', ...stored }
+      return { fetched: await fetchOnce(imageUrl(run.plan.baseUrl, code), key, validators, run), attempts: attempt }
     } catch (error) {
       if (signal.aborted) return failed(code, deadlineFailure(), attempt)
       const failure = error instanceof DownloadError ? error : originFailure(error)
@@ -158,15 +244,10 @@ async function downloadWithRetries(code: string, run: Run): Promise<Outcome> {
 }
 
 /**
- * One attempt: a (conditional) GET, checks on the answer, and the body streamed into the sink.
- * The origin's part of it, from the request to the body's last byte, has `attemptTimeoutMs`.
+ * One attempt: a (conditional) GET, checks on the answer, and the body read whole or, past one
+ * part, streamed into the sink. The origin's part of it has `attemptTimeoutMs`.
  */
-async function fetchAndStore(
-  url: string,
-  key: string,
-  validators: OriginValidators | undefined,
-  run: Run,
-): Promise<{ unchanged: boolean; bytes: number }> {
+async function fetchOnce(url: string, key: string, validators: OriginValidators | undefined, run: Run): Promise<Fetched> {
   const { attemptTimeoutMs } = run.settings
   const attempt = new AbortController()
   const timer = setTimeout(() => attempt.abort(), attemptTimeoutMs)
@@ -188,54 +269,110 @@ async function exchange(
   url: string,
   key: string,
   validators: OriginValidators | undefined,
-  { settings, ports, deadline: { signal } }: Run,
+  run: Run,
   originSignal: AbortSignal,
   originFault: (error: unknown) => DownloadError,
-): Promise<{ unchanged: boolean; bytes: number }> {
-  let response: OriginResponse
+): Promise<Fetched> {
+  const { settings, ports, budget, deadline: { signal } } = run
+  // Admitted before the request is sent, so that a full budget holds new requests back; bytes are
+  // settled to what the body needs before any of it is read.
+  const admission = await budget.admit(run.estimateBytes(), signal)
+  let handedOn = false
   try {
-    const request = { url, signal: originSignal }
-    response = await ports.source.get(validators === undefined ? request : { ...request, validators })
-  } catch (error) {
-    throw originFault(error)
-  }
+    let response: OriginResponse
+    try {
+      const request = { url, signal: originSignal }
+      response = await ports.source.get(validators === undefined ? request : { ...request, validators })
+    } catch (error) {
+      throw originFault(error)
+    }
 
-  const { status, headers } = response
-  if (status === 304 && validators !== undefined) {
-    await discard(response)
-    return { unchanged: true, bytes: 0 }
-  }
-  if (status !== 200) {
-    await discard(response)
-    throw httpFailure(status, parseRetryAfter(headers.retryAfter))
-  }
-  if (headers.contentLength !== undefined && headers.contentLength > settings.maxImageBytes) {
-    response.body.destroy()
-    throw new DownloadError('too_large', `Content-Length ${headers.contentLength} is over ${settings.maxImageBytes} bytes`)
-  }
+    const { status, headers } = response
+    if (status === 304 && validators !== undefined) {
+      await discard(response)
+      return { kind: 'unchanged' }
+    }
+    if (status !== 200) {
+      await discard(response)
+      throw httpFailure(status, parseRetryAfter(headers.retryAfter))
+    }
+    const { contentLength } = headers
+    if (contentLength !== undefined && contentLength > settings.maxImageBytes) {
+      response.body.destroy()
+      throw new DownloadError('too_large', `Content-Length ${contentLength} is over ${settings.maxImageBytes} bytes`)
+    }
 
-  let image: GuardedImage
-  try {
-    image = await guardImageBody(response.body, {
-      maxBytes: settings.maxImageBytes,
-      expectedBytes: headers.contentLength,
-      minBytesPerSecond: settings.minBodyBytesPerSecond,
-    })
-  } catch (error) {
-    throw originFault(error)
+    // A body that fits one part is held as it is; any other as the parts a stream holds.
+    const needed = contentLength !== undefined && contentLength <= settings.maxBufferedBytes
+      ? contentLength
+      : STREAMED_PARTS_HELD * settings.maxBufferedBytes
+    run.noteNeed(needed)
+    try {
+      await admission.settle(needed, signal)
+    } catch (error) {
+      response.body.destroy()
+      throw error
+    }
+
+    let image: GuardedImage
+    try {
+      image = await guardImageBody(response.body, {
+        maxBytes: settings.maxImageBytes,
+        expectedBytes: contentLength,
+        minBytesPerSecond: settings.minBodyBytesPerSecond,
+      })
+    } catch (error) {
+      throw originFault(error)
+    }
+    const served = originValidators(headers.etag, headers.lastModified)
+
+    // Read up to one part; a body that ends within it is handed on whole, the slot freed.
+    const chunks = image.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    const head: Buffer[] = []
+    let headBytes = 0
+    let ended = false
+    try {
+      while (headBytes <= settings.maxBufferedBytes) {
+        const next = await chunks.next()
+        if (next.done === true) {
+          ended = true
+          break
+        }
+        head.push(next.value)
+        headBytes += next.value.length
+      }
+    } catch (error) {
+      throw originFault(image.failure() ?? error)
+    }
+    if (ended) {
+      // undici hands the connection back to its pool a tick after the body ends (the client's
+      // 'drain'); a request sent in this slot before that would open a connection of its own.
+      await setImmediate()
+      const body = Buffer.concat(head, headBytes)
+      await admission.settle(body.length, signal)
+      handedOn = true
+      return { kind: 'read', body, contentType: image.contentType, validators: served, admission }
+    }
+
+    // Larger than a part: the rest streams into the sink, in this slot.
+    async function* wholeBody(): AsyncGenerator<Buffer> {
+      yield* head
+      for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value
+    }
+    const body = Readable.from(wholeBody(), { objectMode: false })
+    try {
+      await ports.sink.put({ key, body, contentType: image.contentType, validators: served }, signal)
+    } catch (error) {
+      body.destroy()
+      image.body.destroy()
+      // A body that broke mid-stream fails the upload too; blame the side that actually failed.
+      const broken = image.failure()
+      throw broken === undefined ? storeFailure(error) : originFault(broken)
+    }
+    return { kind: 'streamed', bytes: image.bytesRead() }
+  } finally {
+    if (!handedOn) admission.release()
   }
-  try {
-    await ports.sink.put(
-      { key, body: image.body, contentType: image.contentType, validators: originValidators(headers.etag, headers.lastModified) },
-      signal,
-    )
-  } catch (error) {
-    image.body.destroy()
-    // A body that broke mid-stream fails the upload too; blame the side that actually failed.
-    const broken = image.failure()
-    throw broken === undefined ? storeFailure(error) : originFault(broken)
-  }
-  return { unchanged: false, bytes: image.bytesRead() }
 }
 
 async function discard(response: OriginResponse): Promise<void> {

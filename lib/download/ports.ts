@@ -61,7 +61,8 @@ export interface ImageSource {
 /** One object to store, streamed, with the origin validators it was served under. */
 export interface ObjectToStore {
   readonly key: string
-  readonly body: Readable
+  /** The whole body, read and checked; or a stream of one larger than a part, which fails if its origin does. */
+  readonly body: Buffer | Readable
   readonly contentType: string
   readonly validators: OriginValidators
 }

@@ -48,8 +48,11 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
         queueSize: 1,
         leavePartsOnError: false,
       })
-      // Failing the body, rather than Upload.abort(), lets the upload abort its parts before it rejects.
-      const abort = () => body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+      // Failing a streamed body, rather than Upload.abort(), lets the upload abort its parts before
+      // it rejects; a whole body's single PutObject is cut short by the signal it carries.
+      const abort = () => {
+        if (!Buffer.isBuffer(body)) body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+      }
       signal.addEventListener('abort', abort, { once: true })
       try {
         await upload.done()

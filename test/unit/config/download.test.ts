@@ -35,6 +35,10 @@ describe('Function: loadDownloadConfig', () => {
         deadlineReserveMs: DEFAULT_DEADLINE_RESERVE_MS,
         attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
         minBodyBytesPerSecond: DEFAULT_MIN_BODY_BYTES_PER_SECOND,
+        // A quarter of the 512 MB the function has.
+        memoryBudgetBytes: 128 * 1024 * 1024,
+        maxBufferedBytes: 5 * 1024 * 1024,
+        storeConcurrency: 32,
       },
     })
   })
@@ -62,6 +66,9 @@ describe('Function: loadDownloadConfig', () => {
       ATTEMPT_TIMEOUT_MS: '7000',
       MIN_BODY_RATE: '0',
       POWERTOOLS_METRICS_NAMESPACE: 'imgpull-test',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+      MEMORY_BUDGET_MB: '300',
+      STORE_CONCURRENCY: '16',
     })
     expect(config).toEqual({
       bucket: 'b',
@@ -84,9 +91,21 @@ describe('Function: loadDownloadConfig', () => {
         deadlineReserveMs: 3000,
         attemptTimeoutMs: 7000,
         minBodyBytesPerSecond: 0,
+        memoryBudgetBytes: 300 * 1024 * 1024,
+        maxBufferedBytes: 5 * 1024 * 1024,
+        storeConcurrency: 16,
       },
     })
     expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('derives the memory budget from the function\'s memory, and keeps a set one within it', () => {
+    const budgetMb = (env: Record<string, string>) => loadDownloadConfig({ BUCKET_NAME: 'b', ...env }).settings.memoryBudgetBytes / 1024 ** 2
+    expect(budgetMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toBe(442)
+    expect(budgetMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' })).toBe(32)
+    expect(() => budgetMb({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', MEMORY_BUDGET_MB: '600' })).toThrow(
+      /^MEMORY_BUDGET_MB must be an integer from 32 to 512, got "600"$/,
+    )
   })
 
   it('treats an empty LOCAL_S3_ENDPOINT as unset, as deployed stages pass it', () => {

@@ -22,6 +22,9 @@ const settings: EngineSettings = {
   deadlineReserveMs: 100,
   attemptTimeoutMs: 60_000,
   minBodyBytesPerSecond: 0,
+  memoryBudgetBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 5 * 1024 * 1024,
+  storeConcurrency: 8,
 }
 
 function plan(codes: string[], extra: Partial<DownloadPlan> = {}): DownloadPlan {
@@ -65,7 +68,7 @@ function memorySink(failing: string[] = []): ObjectSink & { stored: Map<string, 
       return stored.get(key)?.validators
     },
     async put({ key, body, contentType, validators }) {
-      const bytes = await buffer(body)
+      const bytes = Buffer.isBuffer(body) ? body : await buffer(body)
       if (failing.includes(key)) throw new Error('Access Denied')
       stored.set(key, { body: bytes, contentType, validators })
     },
