@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { DownloadResult } from '../lib/wiring/download.ts'
 
 export interface WorkerRun {
+  /** The naive client's result has the counter alone. */
   readonly result: DownloadResult
   readonly elapsedMs: number
   /** CPU time the worker used during the batch: near elapsedMs means the engine itself is the limit. */
@@ -14,6 +15,7 @@ export interface WorkerRun {
 }
 
 const workerPath = fileURLToPath(new URL('./downloadWorker.ts', import.meta.url))
+const naiveWorkerPath = fileURLToPath(new URL('./naiveWorker.ts', import.meta.url))
 
 // Runs the packaged handler in a plain Node process, as Lambda does: CommonJS, no TypeScript
 // loader, nothing else loaded. Reads the request from stdin; prints its figures as the last line.
@@ -48,7 +50,7 @@ process.stdin.on('end', async () => {
 export async function runWorker(
   env: Record<string, string>,
   request: unknown,
-  { sampleLiveBuffers = false } = {},
+  { sampleLiveBuffers = false, naive = false }: { sampleLiveBuffers?: boolean; naive?: boolean } = {},
 ): Promise<WorkerRun> {
   // BENCH_CPU_PROFILE=<dir> leaves a V8 CPU profile of each batch there, to see where its time goes.
   const profileDir = process.env['BENCH_CPU_PROFILE']
@@ -56,7 +58,8 @@ export async function runWorker(
     ...(sampleLiveBuffers ? ['--expose-gc'] : []),
     ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   ]
-  const args = env['IMGPULL_BENCH_HANDLER'] === undefined ? [...flags, workerPath] : [...flags, '-e', BUNDLED_RUNNER]
+  const args =
+    env['IMGPULL_BENCH_HANDLER'] !== undefined ? [...flags, '-e', BUNDLED_RUNNER] : [...flags, naive ? naiveWorkerPath : workerPath]
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env } })
   const stdout: Buffer[] = []
   const stderr: Buffer[] = []

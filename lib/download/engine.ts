@@ -249,6 +249,9 @@ async function fetchWithRetries(
  */
 async function fetchOnce(url: string, key: string, validators: OriginValidators | undefined, run: Run): Promise<Fetched> {
   const { attemptTimeoutMs } = run.settings
+  // Admitted before the request is sent, so that a full budget holds new requests back; the wait
+  // is not the origin's, so the attempt's clock starts after it.
+  const admission = await run.budget.admit(run.estimateBytes(), run.deadline.signal)
   const attempt = new AbortController()
   const timer = setTimeout(() => attempt.abort(), attemptTimeoutMs)
   const originSignal = AbortSignal.any([run.deadline.signal, attempt.signal])
@@ -259,7 +262,7 @@ async function fetchOnce(url: string, key: string, validators: OriginValidators 
       ? new DownloadError('timeout', `origin: attempt took longer than ${attemptTimeoutMs} ms`, { retryable: true, cause: error })
       : originFailure(error)
   try {
-    return await exchange(url, key, validators, run, originSignal, originFault)
+    return await exchange(url, key, validators, run, admission, originSignal, originFault)
   } finally {
     clearTimeout(timer)
   }
@@ -270,13 +273,13 @@ async function exchange(
   key: string,
   validators: OriginValidators | undefined,
   run: Run,
+  admission: Admission,
   originSignal: AbortSignal,
   originFault: (error: unknown) => DownloadError,
 ): Promise<Fetched> {
-  const { settings, ports, budget, deadline: { signal } } = run
-  // Admitted before the request is sent, so that a full budget holds new requests back; bytes are
-  // settled to what the body needs before any of it is read.
-  const admission = await budget.admit(run.estimateBytes(), signal)
+  const { settings, ports, deadline: { signal } } = run
+  // The admission is settled to what the body needs before any of it is read, and handed on with
+  // a body read whole; in every other case it is given back here.
   let handedOn = false
   try {
     let response: OriginResponse
