@@ -83,16 +83,16 @@ export async function startOrigin(routes: Record<string, Behaviour>): Promise<Or
   }
 }
 
-/** 200 with the image, its length, and optional validators; after `delayMs` if given. */
+/** 200 with the image, its length (unless `chunked`), and optional validators; after `delayMs` if given. */
 export function image(
   body: Buffer,
-  options: { contentType?: string; delayMs?: number; etag?: string; lastModified?: string } = {},
+  options: { contentType?: string; delayMs?: number; etag?: string; lastModified?: string; chunked?: boolean } = {},
 ): Behaviour {
   return (res, _req, _hit, later) => {
     const answer = () => {
       res.writeHead(200, {
         'content-type': options.contentType ?? 'image/jpeg',
-        'content-length': String(body.length),
+        ...(options.chunked === true ? {} : { 'content-length': String(body.length) }),
         ...(options.etag === undefined ? {} : { etag: options.etag }),
         ...(options.lastModified === undefined ? {} : { 'last-modified': options.lastModified }),
       })

@@ -26,9 +26,9 @@ export interface S3FaultProxy {
 
 export const pass: S3Fault = { kind: 'pass' }
 
-/** Whether a request is a PutObject or UploadPart (a PUT with a body, not a copy). */
-export function isUpload(method: string, url: string): boolean {
-  return method === 'PUT' && !url.includes('uploads')
+/** Whether a request uploads a body: a PutObject or an UploadPart, the only PUTs the sink sends. */
+export function isUpload(method: string): boolean {
+  return method === 'PUT'
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { OriginTimeouts } from '../adapters/origin/httpImageSource.ts'
+import { S3_PART_BYTES, S3_STREAMED_BYTES } from '../adapters/s3/objectSink.ts'
 import type { EngineSettings } from '../download/engine.ts'
 import { DEFAULT_CODES, DEFAULT_MAX_CODES, MAX_CONCURRENCY, keyPrefixProblem, type RequestRules } from '../download/request.ts'
 import type { RetryPolicy } from '../download/retry.ts'
@@ -11,8 +12,6 @@ export interface DownloadConfig {
   readonly bucket: string
   /** The local S3 server to store into instead of AWS, with its development keys: stage local only. */
   readonly localS3Endpoint: string | undefined
-  /** The deployment stage; only `local` accepts plain http and loopback origins. */
-  readonly stage: string
   /** The largest HTTP request body accepted; larger ones answer 413. */
   readonly maxBodyBytes: number
   readonly originTimeouts: OriginTimeouts
@@ -56,8 +55,6 @@ export const DEFAULT_FUNCTION_MEMORY_MB = 512
 export const MEMORY_BUDGET_SHARE = 0.25
 // The smallest budget with room for a streamed body (three 5 MiB parts) besides the admissions.
 const MIN_MEMORY_BUDGET_MB = 32
-// One S3 part: the sink sends a body this size or smaller as a single PutObject.
-export const MAX_BUFFERED_BYTES = 5 * 1024 * 1024
 export const DEFAULT_STORE_CONCURRENCY = 32
 const LOCAL_STAGE = 'local'
 
@@ -65,8 +62,9 @@ const MINUTE_MS = 60_000
 
 /** Reads and validates the download function's environment; throws ConfigError naming the variable. */
 export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
-  // Anything but an explicit `local` is treated as deployed: the safe side when STAGE is missing.
-  const stage = present(env, 'STAGE') ?? 'unset'
+  // Only stage local accepts plain http and loopback origins. Anything but an explicit `local` is
+  // treated as deployed: the safe side when STAGE is missing.
+  const stage = present(env, 'STAGE')
   const baseUrl = optionalHttpUrl(env, 'BASE_URL') ?? DEFAULT_BASE_URL
   const baseUrlParsed = new URL(baseUrl)
   const originPolicy = Object.freeze({
@@ -79,7 +77,6 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
   return Object.freeze({
     bucket: requiredString(env, 'BUCKET_NAME'),
     localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
-    stage,
     maxBodyBytes: integerInRange(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 6 * 1024 * 1024),
     originTimeouts: Object.freeze({
       connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
@@ -108,7 +105,8 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
       attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
       minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
       memoryBudgetBytes: memoryBudgetMb(env) * 1024 * 1024,
-      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      maxBufferedBytes: S3_PART_BYTES,
+      maxStreamedBytes: S3_STREAMED_BYTES,
       storeConcurrency: integerInRange(env, 'STORE_CONCURRENCY', DEFAULT_STORE_CONCURRENCY, 1, 256),
     }),
   })

@@ -5,7 +5,7 @@ export interface Admission {
    * at once. More: waits, ahead of every new admission, until it fits.
    */
   settle(bytes: number, signal: AbortSignal): Promise<void>
-  /** Gives every byte back; safe to call more than once. */
+  /** Gives every byte back, and gives up a wait to grow; safe to call more than once. */
   release(): void
 }
 
@@ -16,8 +16,6 @@ export interface ByteBudget {
    * holds them; rejects with the signal's reason if it aborts first.
    */
   admit(estimate: number, signal: AbortSignal): Promise<Admission>
-  /** The most bytes held at once so far. */
-  readonly peakBytes: number
 }
 
 interface Waiter {
@@ -33,13 +31,11 @@ interface Waiter {
  */
 export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudget {
   let held = 0
-  let peak = 0
   const growing: Waiter[] = []
   const admitting: Waiter[] = []
 
   const take = (bytes: number) => {
     held += bytes
-    peak = Math.max(peak, held)
   }
   const grantWaiting = () => {
     for (const queue of [growing, admitting]) {
@@ -77,15 +73,14 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
   }
 
   return {
-    get peakBytes() {
-      return peak
-    },
     async admit(estimate, signal) {
       // Alone, a download is always let through, however large.
       const fits = () => held === 0 || held + estimate <= limitBytes - headroomBytes
       await wait(admitting, fits, () => take(estimate), signal)
       let bytes = estimate
       let released = false
+      // Ends a wait to grow when the admission is released first, so that no bytes are taken after.
+      const releasing = new AbortController()
       return {
         async settle(needed, settleSignal) {
           if (released || needed === bytes) return
@@ -95,12 +90,14 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
             return
           }
           const more = needed - bytes
-          await wait(growing, () => held === bytes || held + more <= limitBytes, () => take(more), settleSignal)
+          const abandoned = AbortSignal.any([settleSignal, releasing.signal])
+          await wait(growing, () => held === bytes || held + more <= limitBytes, () => take(more), abandoned)
           bytes = needed
         },
         release() {
           if (released) return
           released = true
+          releasing.abort(new Error('released'))
           giveBack(bytes)
         },
       }

@@ -38,6 +38,8 @@ export interface EngineSettings {
    * larger ones stream to the sink while they keep their slot.
    */
   readonly maxBufferedBytes: number
+  /** What the sink holds of a streamed body at once. */
+  readonly maxStreamedBytes: number
   /** Look-ups of stored copies, and uploads, in flight at once: two pools of this size, apart from the origin's. */
   readonly storeConcurrency: number
 }
@@ -48,7 +50,7 @@ export interface DownloadPorts {
   readonly sink: ObjectSink
 }
 
-/** What the caller of one run controls: when it must stop, who watches, and (in tests) time and chance. */
+/** What the caller of one run controls: when it must stop, who watches, and (in tests) its clock. */
 export interface RunControls {
   /** Aborts the run from outside; what is cut short is reported as `deadline`. */
   readonly signal?: AbortSignal
@@ -56,12 +58,8 @@ export interface RunControls {
   readonly remainingMs?: () => number
   readonly observer?: DownloadObserver
   readonly now?: () => number
-  readonly random?: () => number
 }
 
-// A streamed body is held about three parts at a time by the sink: the chunks gathering for the
-// next part, that part joined into one buffer, and the part in flight.
-const STREAMED_PARTS_HELD = 3
 // What a request is admitted with before any body of the run has told how large they are.
 const FIRST_ESTIMATE_BYTES = 1024 * 1024
 
@@ -69,7 +67,6 @@ interface Run {
   readonly plan: DownloadPlan
   readonly settings: EngineSettings
   readonly ports: DownloadPorts
-  readonly random: (() => number) | undefined
   readonly deadline: Deadline
   /** The origin's slots: requests in flight to the origin, never more than plan.concurrency. */
   readonly originSlots: LimitFunction
@@ -78,7 +75,7 @@ interface Run {
   /** Uploads of bodies read whole, apart from the origin's slots. */
   readonly uploadSlots: LimitFunction
   readonly budget: ByteBudget
-  /** What the next request is admitted with: the most any body of this run has needed so far. */
+  /** What the next request is admitted with: the most any body of this run has held so far. */
   estimateBytes(): number
   noteNeed(bytes: number): void
   /** The mean time a finished code took so far in this run: what starting one more is expected to cost. */
@@ -123,18 +120,16 @@ export async function runDownloads(
   let finishedMs = 0
   let finished = 0
   let largestNeed = 0
-  const streamedBytes = STREAMED_PARTS_HELD * settings.maxBufferedBytes
   // Limiters per run: the caps are per invocation, and shared limiters would couple runs.
   const run: Run = {
     plan,
     settings,
     ports,
-    random: controls.random,
     deadline,
     originSlots: pLimit(plan.concurrency),
     lookupSlots: pLimit(settings.storeConcurrency),
     uploadSlots: pLimit(settings.storeConcurrency),
-    budget: byteBudget(settings.memoryBudgetBytes, streamedBytes),
+    budget: byteBudget(settings.memoryBudgetBytes, settings.maxStreamedBytes),
     estimateBytes: () => (largestNeed === 0 ? FIRST_ESTIMATE_BYTES : largestNeed),
     noteNeed: (bytes) => {
       largestNeed = Math.max(largestNeed, bytes)
@@ -222,7 +217,7 @@ async function fetchWithRetries(
   const policy = settings.retry
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return { fetched: await fetchOnce(imageUrl(run.plan.baseUrl, code), key, validators, run), attempts: attempt }
+      return { fetched: await attemptOnce(imageUrl(run.plan.baseUrl, code), key, validators, run), attempts: attempt }
     } catch (error) {
       if (signal.aborted) return failed(code, deadlineFailure(), attempt)
       const failure = error instanceof DownloadError ? error : originFailure(error)
@@ -231,7 +226,7 @@ async function fetchWithRetries(
         const waitS = Math.ceil(failure.retryAfterMs / 1000)
         return failed(code, failure, attempt, `${failure.message}, Retry-After ${waitS} s is beyond the wait allowed`)
       }
-      const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, policy, run.random)
+      const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, policy)
       // Too little time for another attempt: the code failed for what the last attempt met.
       if (!deadline.allowsStart(delayMs + run.typicalMs())) return failed(code, failure, attempt)
       try {
@@ -243,48 +238,68 @@ async function fetchWithRetries(
   }
 }
 
-/**
- * One attempt: a (conditional) GET, checks on the answer, and the body read whole or, past one
- * part, streamed into the sink. The origin's part of it has `attemptTimeoutMs`.
- */
-async function fetchOnce(url: string, key: string, validators: OriginValidators | undefined, run: Run): Promise<Fetched> {
-  const { attemptTimeoutMs } = run.settings
-  // Admitted before the request is sent, so that a full budget holds new requests back; the wait
-  // is not the origin's, so the attempt's clock starts after it.
-  const admission = await run.budget.admit(run.estimateBytes(), run.deadline.signal)
-  const attempt = new AbortController()
-  const timer = setTimeout(() => attempt.abort(), attemptTimeoutMs)
-  const originSignal = AbortSignal.any([run.deadline.signal, attempt.signal])
-  // An origin cut off by the attempt's own clock failed by being too slow, whatever undici says;
-  // any other origin error is passed on as the DownloadError it is or becomes.
-  const originFault = (error: unknown) =>
-    attempt.signal.aborted && !run.deadline.signal.aborted
-      ? new DownloadError('timeout', `origin: attempt took longer than ${attemptTimeoutMs} ms`, { retryable: true, cause: error })
-      : originFailure(error)
-  try {
-    return await exchange(url, key, validators, run, admission, originSignal, originFault)
-  } finally {
+/** The clock of one attempt: it runs while the origin is waited on, and stops for our own waits. */
+interface AttemptClock {
+  /** Aborts when the attempt has taken its time. */
+  readonly signal: AbortSignal
+  /** Runs `wait` with the clock stopped, and starts it again with the time it had left. */
+  paused<T>(wait: () => Promise<T>): Promise<T>
+  stop(): void
+}
+
+function attemptClock(timeoutMs: number): AttemptClock {
+  const expiry = new AbortController()
+  let leftMs = timeoutMs
+  let startedAt = performance.now()
+  let timer: NodeJS.Timeout | undefined = setTimeout(() => expiry.abort(), leftMs)
+  const stop = () => {
+    if (timer === undefined) return
     clearTimeout(timer)
+    timer = undefined
+    leftMs -= performance.now() - startedAt
+  }
+  return {
+    signal: expiry.signal,
+    async paused(wait) {
+      stop()
+      try {
+        return await wait()
+      } finally {
+        if (!expiry.signal.aborted) {
+          startedAt = performance.now()
+          timer = setTimeout(() => expiry.abort(), Math.max(0, leftMs))
+        }
+      }
+    },
+    stop,
   }
 }
 
-async function exchange(
-  url: string,
-  key: string,
-  validators: OriginValidators | undefined,
-  run: Run,
-  admission: Admission,
-  originSignal: AbortSignal,
-  originFault: (error: unknown) => DownloadError,
-): Promise<Fetched> {
+/**
+ * One attempt, in the code's origin slot: admitted against the memory budget, a (conditional)
+ * GET, checks on the answer, and the body read whole or, past one part, streamed into the sink.
+ * Its clock (attemptTimeoutMs) runs from the request to the last byte of a body read whole, or to
+ * the start of a streamed one, and stops while the attempt waits for memory.
+ */
+async function attemptOnce(url: string, key: string, validators: OriginValidators | undefined, run: Run): Promise<Fetched> {
   const { settings, ports, deadline: { signal } } = run
-  // The admission is settled to what the body needs before any of it is read, and handed on with
-  // a body read whole; in every other case it is given back here.
+  const partBytes = settings.maxBufferedBytes
+  const streamedBytes = settings.maxStreamedBytes
+  // Admitted before the request is sent, so that a full budget holds new requests back.
+  const admission = await run.budget.admit(run.estimateBytes(), signal)
+  const clock = attemptClock(settings.attemptTimeoutMs)
+  // An origin cut off by the attempt's own clock failed by being too slow, whatever undici says;
+  // any other origin error is passed on as the DownloadError it is or becomes.
+  const originFault = (error: unknown) =>
+    clock.signal.aborted && !signal.aborted
+      ? new DownloadError('timeout', `origin: attempt took longer than ${settings.attemptTimeoutMs} ms`, { retryable: true, cause: error })
+      : originFailure(error)
+  // A body read whole hands its admission on to its upload; on every other way out it is given back here.
   let handedOn = false
   try {
     let response: OriginResponse
     try {
-      const request = { url, signal: originSignal }
+      const request = { url, signal: AbortSignal.any([signal, clock.signal]) }
       response = await ports.source.get(validators === undefined ? request : { ...request, validators })
     } catch (error) {
       throw originFault(error)
@@ -305,17 +320,17 @@ async function exchange(
       throw new DownloadError('too_large', `Content-Length ${contentLength} is over ${settings.maxImageBytes} bytes`)
     }
 
-    // A body that fits one part is held as it is; any other as the parts a stream holds.
-    const needed = contentLength !== undefined && contentLength <= settings.maxBufferedBytes
-      ? contentLength
-      : STREAMED_PARTS_HELD * settings.maxBufferedBytes
-    run.noteNeed(needed)
-    try {
-      await admission.settle(needed, signal)
-    } catch (error) {
-      response.body.destroy()
-      throw error
+    // Bytes are settled before they are read: a body of known length within one part as it is;
+    // a larger one as the parts a stream holds; one of unknown length as a part, until it passes one.
+    const settle = async (bytes: number) => {
+      try {
+        await clock.paused(() => admission.settle(bytes, signal))
+      } catch (error) {
+        response.body.destroy()
+        throw error
+      }
     }
+    await settle(contentLength === undefined ? partBytes : contentLength <= partBytes ? contentLength : streamedBytes)
 
     let image: GuardedImage
     try {
@@ -335,7 +350,7 @@ async function exchange(
     let headBytes = 0
     let ended = false
     try {
-      while (headBytes <= settings.maxBufferedBytes) {
+      while (headBytes <= partBytes) {
         const next = await chunks.next()
         if (next.done === true) {
           ended = true
@@ -348,18 +363,26 @@ async function exchange(
       throw originFault(image.failure() ?? error)
     }
     if (ended) {
+      clock.stop()
       // undici hands the connection back to its pool a tick after the body ends (the client's
       // 'drain'); a request sent in this slot before that would open a connection of its own.
       await setImmediate()
       const body = Buffer.concat(head, headBytes)
       await admission.settle(body.length, signal)
+      run.noteNeed(body.length)
       handedOn = true
       return { kind: 'read', body, contentType: image.contentType, validators: served, admission }
     }
 
-    // Larger than a part: the rest streams into the sink, in this slot.
+    // Larger than a part: the rest streams into the sink, in this slot. From here on S3 sets the
+    // pace as much as the origin, so the attempt's clock stops; the body's own timeout and rate
+    // still hold the origin to account, and the deadline the whole.
+    await settle(streamedBytes)
+    clock.stop()
+    run.noteNeed(streamedBytes)
     async function* wholeBody(): AsyncGenerator<Buffer> {
-      yield* head
+      // Let go of each chunk read so far as it is passed on, rather than holding the part to the end.
+      for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) yield chunk
       for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value
     }
     const body = Readable.from(wholeBody(), { objectMode: false })
@@ -370,10 +393,11 @@ async function exchange(
       image.body.destroy()
       // A body that broke mid-stream fails the upload too; blame the side that actually failed.
       const broken = image.failure()
-      throw broken === undefined ? storeFailure(error) : originFault(broken)
+      throw broken === undefined ? storeFailure(error) : originFailure(broken)
     }
     return { kind: 'streamed', bytes: image.bytesRead() }
   } finally {
+    clock.stop()
     if (!handedOn) admission.release()
   }
 }

@@ -225,7 +225,7 @@ describe('Download engine against a hostile origin', () => {
 })
 
 describe('Download engine when S3 fails', () => {
-  it('counts every code as an servers.s3 error when the S3 server is down, and still answers', async () => {
+  it('counts every code as an `s3` error when the S3 server is down, and still answers', async () => {
     origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(16)), '/b.jpg': image(jpegBytes(17)) }))
     const down = createS3Client({ localEndpoint: `http://127.0.0.1:${await freePort()}` })
     const store = { ...servers.s3, client: down }
@@ -248,7 +248,7 @@ describe('Download engine when S3 fails', () => {
     ])
   })
 
-  it('counts an upload that S3 drops mid-body as an servers.s3 error and stores nothing', async () => {
+  it('counts an upload that S3 drops mid-body as an `s3` error and stores nothing', async () => {
     origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(18, 200_000)), '/b.jpg': image(jpegBytes(19, 300)) }))
     const proxy = servers.track(await startResettingProxy(Number(new URL(servers.s3.endpoint).port), 50_000))
     const flaky = createS3Client({ localEndpoint: `http://127.0.0.1:${proxy.port}` })

@@ -53,8 +53,8 @@ describe('S3 that stalls, slows or fails', () => {
     const codes = Array.from({ length: 60 }, (_, i) => `s${i}`)
     const { origin, bytes } = await originOf(codes)
     let uploads = 0
-    const { result, answeredMs } = await runThroughProxy(origin, codes, 'flags/s3-stall/', (method, url) => {
-      if (!isUpload(method, url)) return pass
+    const { result, answeredMs } = await runThroughProxy(origin, codes, 'flags/s3-stall/', (method) => {
+      if (!isUpload(method)) return pass
       uploads += 1
       return uploads % 5 === 0 ? { kind: 'stall' } : pass
     })
@@ -75,7 +75,7 @@ describe('S3 that stalls, slows or fails', () => {
       origin,
       codes,
       'flags/s3-slow/',
-      (method, url) => (isUpload(method, url) ? { kind: 'delay', ms: 5000 } : pass),
+      (method) => (isUpload(method) ? { kind: 'delay', ms: 5000 } : pass),
       { budgetMs: 4000 },
     )
 

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from '
 import { isIP, type LookupFunction } from 'node:net'
 import { Readable } from 'node:stream'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
+import { clip } from '../../download/failures.ts'
 import { TransportError, type ImageSource, type TransportFailure } from '../../download/ports.ts'
 import { addressProblem, bareHost, refusedAddress, urlProblem, type OriginPolicy } from '../../security/originPolicy.ts'
 
@@ -108,11 +109,22 @@ export function httpImageSource(dispatcher: Dispatcher, policy: OriginPolicy): I
           ...optional('lastModified', header(answer, 'last-modified')),
           ...optional('retryAfter', header(answer, 'retry-after')),
         },
-        body: Readable.from(withTransportErrors(body), { objectMode: false }),
+        body: closingWith(body),
         discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }),
       }
     },
   }
+}
+
+/**
+ * The body as a stream whose errors are TransportErrors. Destroying it destroys undici's body too:
+ * a body refused before it is read (too large by its Content-Length) must not keep the request,
+ * and its connection, open behind the slot it gave up.
+ */
+function closingWith(body: Dispatcher.ResponseData['body']): Readable {
+  const stream = Readable.from(withTransportErrors(body), { objectMode: false })
+  stream.once('close', () => body.destroy())
+  return stream
 }
 
 async function* withTransportErrors(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -129,7 +141,7 @@ const MAX_ECHOED_TARGET = 100
 /** A redirect target as a message names it: scheme and host (a `file:` URL has no origin), cut short. */
 function redirectTarget(next: URL | null, location: string): string {
   const shown = next === null ? JSON.stringify(location) : next.origin === 'null' ? `${next.protocol}//${next.host}` : next.origin
-  return shown.length <= MAX_ECHOED_TARGET ? shown : `${shown.slice(0, MAX_ECHOED_TARGET - 1)}…`
+  return clip(shown, MAX_ECHOED_TARGET)
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])

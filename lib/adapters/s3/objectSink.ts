@@ -2,9 +2,17 @@ import { AbortMultipartUploadCommand, HeadObjectCommand, S3ServiceException, typ
 import { Upload } from '@aws-sdk/lib-storage'
 import { originValidators, type ObjectSink, type OriginValidators } from '../../download/ports.ts'
 
-// S3's minimum part: an image smaller than this goes up as one PutObject, larger ones in parts,
-// so memory stays at one part per download whatever the image size.
-const PART_SIZE_BYTES = 5 * 1024 * 1024
+/**
+ * S3's minimum part: an image up to this size goes up as one PutObject, larger ones in parts, so
+ * memory stays at a few parts per download whatever the image size.
+ */
+export const S3_PART_BYTES = 5 * 1024 * 1024
+
+/**
+ * What a streamed upload holds at once: the chunks gathering for the next part, that part joined
+ * into one buffer, and the part in flight (one at a time, queueSize 1).
+ */
+export const S3_STREAMED_BYTES = 3 * S3_PART_BYTES
 
 // User metadata keys (x-amz-meta-*) the origin's validators are kept under.
 const ETAG_METADATA = 'origin-etag'
@@ -44,7 +52,7 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
           ChecksumAlgorithm: 'CRC32',
           Metadata: metadataOf(validators),
         },
-        partSize: PART_SIZE_BYTES,
+        partSize: S3_PART_BYTES,
         queueSize: 1,
         leavePartsOnError: false,
       })

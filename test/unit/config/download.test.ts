@@ -17,7 +17,6 @@ describe('Function: loadDownloadConfig', () => {
     expect(loadDownloadConfig({ BUCKET_NAME: 'images' })).toEqual({
       bucket: 'images',
       localS3Endpoint: undefined,
-      stage: 'unset',
       maxBodyBytes: 256 * 1024,
       originTimeouts: DEFAULT_ORIGIN_TIMEOUTS,
       metricsNamespace: 'imgpull',
@@ -38,6 +37,7 @@ describe('Function: loadDownloadConfig', () => {
         // A quarter of the 512 MB the function has.
         memoryBudgetBytes: 128 * 1024 * 1024,
         maxBufferedBytes: 5 * 1024 * 1024,
+        maxStreamedBytes: 15 * 1024 * 1024,
         storeConcurrency: 32,
       },
     })
@@ -73,7 +73,6 @@ describe('Function: loadDownloadConfig', () => {
     expect(config).toEqual({
       bucket: 'b',
       localS3Endpoint: 'http://127.0.0.1:4569',
-      stage: 'local',
       maxBodyBytes: 4096,
       originTimeouts: { connectTimeoutMs: 1500, headersTimeoutMs: 2500, bodyTimeoutMs: 3500 },
       metricsNamespace: 'imgpull-test',
@@ -93,6 +92,7 @@ describe('Function: loadDownloadConfig', () => {
         minBodyBytesPerSecond: 0,
         memoryBudgetBytes: 300 * 1024 * 1024,
         maxBufferedBytes: 5 * 1024 * 1024,
+        maxStreamedBytes: 15 * 1024 * 1024,
         storeConcurrency: 16,
       },
     })

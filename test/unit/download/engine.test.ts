@@ -24,6 +24,7 @@ const settings: EngineSettings = {
   minBodyBytesPerSecond: 0,
   memoryBudgetBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 5 * 1024 * 1024,
+  maxStreamedBytes: 15 * 1024 * 1024,
   storeConcurrency: 8,
 }
 
