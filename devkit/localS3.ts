@@ -23,7 +23,11 @@ export interface LocalS3 {
   close(): Promise<void>
 }
 
-/** Starts an S3-protocol server on loopback, with the given buckets created. */
+/**
+ * Starts an S3-protocol server on loopback, with the given buckets created. Its process needs
+ * `--openssl-legacy-provider`: s3rver makes listing continuation tokens with DES, so without it
+ * a listing longer than one page fails (and the download falls back to a look-up per key).
+ */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const server = new S3rver({
     address: '127.0.0.1',

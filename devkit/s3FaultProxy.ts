@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import { listen } from './faultyNetwork.ts'
 
 /** What the proxy does with one S3 request. */
@@ -8,13 +8,17 @@ export type S3Fault =
   | { readonly kind: 'delay'; readonly ms: number }
   /** Reads the request and never answers. */
   | { readonly kind: 'stall' }
-  /** Answers with an S3 error of this status, without forwarding. */
-  | { readonly kind: 'status'; readonly status: number }
+  /**
+   * Answers with an S3 error of this status, without forwarding: S3's error code (ServiceUnavailable
+   * unless given), and the Date header of a server whose clock reads `date`.
+   */
+  | { readonly kind: 'status'; readonly status: number; readonly code?: string; readonly date?: Date }
 
-/** One request as the proxy saw it: method, path and query, and the fault it met. */
+/** One request as the proxy saw it: method, path and query, headers, and the fault it met. */
 export interface ProxiedRequest {
   readonly method: string
   readonly url: string
+  readonly headers: IncomingHttpHeaders
   readonly fault: S3Fault['kind']
 }
 
@@ -59,7 +63,7 @@ export async function startS3FaultProxy(
     const method = req.method ?? 'GET'
     const url = req.url ?? '/'
     const fault = decide(method, url, requests.length)
-    requests.push({ method, url, fault: fault.kind })
+    requests.push({ method, url, headers: req.headers, fault: fault.kind })
     if (fault.kind === 'pass') return forward(req, res)
     if (fault.kind === 'delay') {
       const timer = setTimeout(() => {
@@ -72,8 +76,8 @@ export async function startS3FaultProxy(
     req.resume()
     if (fault.kind === 'stall') return
     req.on('end', () => {
-      res.writeHead(fault.status, { 'content-type': 'application/xml' })
-      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected ${fault.status}</Message></Error>`)
+      res.writeHead(fault.status, { 'content-type': 'application/xml', ...(fault.date === undefined ? {} : { date: fault.date.toUTCString() }) })
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code ?? 'ServiceUnavailable'}</Code><Message>injected ${fault.status}</Message></Error>`)
     })
   })
   const fixture = await listen(server)

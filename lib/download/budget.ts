@@ -79,8 +79,9 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
       await wait(admitting, fits, () => take(estimate), signal)
       let bytes = estimate
       let released = false
-      // Ends a wait to grow when the admission is released first, so that no bytes are taken after.
-      const releasing = new AbortController()
+      // Ends a wait to grow when the admission is released first, so that no bytes are taken after;
+      // made only for such a wait, as most admissions never grow.
+      let releasing: AbortController | undefined
       return {
         async settle(needed, settleSignal) {
           if (released || needed === bytes) return
@@ -90,6 +91,7 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
             return
           }
           const more = needed - bytes
+          releasing ??= new AbortController()
           const abandoned = AbortSignal.any([settleSignal, releasing.signal])
           await wait(growing, () => held === bytes || held + more <= limitBytes, () => take(more), abandoned)
           bytes = needed
@@ -97,7 +99,7 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
         release() {
           if (released) return
           released = true
-          releasing.abort(new Error('released'))
+          releasing?.abort(new Error('released'))
           giveBack(bytes)
         },
       }

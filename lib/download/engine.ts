@@ -74,6 +74,8 @@ interface Run {
   readonly lookupSlots: LimitFunction
   /** Uploads of bodies read whole, apart from the origin's slots. */
   readonly uploadSlots: LimitFunction
+  /** Keys the sink's listings found without an object, which need no look-up. */
+  readonly keysWithoutObject: Promise<ReadonlySet<string>>
   readonly budget: ByteBudget
   /** What the next request is admitted with: the most any body of this run has held so far. */
   estimateBytes(): number
@@ -131,6 +133,11 @@ export async function runDownloads(
     // first GETs (at C=3 it cost 4 % of the batch).
     lookupSlots: pLimit(Math.min(settings.storeConcurrency, plan.concurrency)),
     uploadSlots: pLimit(settings.storeConcurrency),
+    // A failed listing only means every key is looked up, as without one.
+    keysWithoutObject:
+      plan.force || ports.sink.keysWithoutObject === undefined
+        ? Promise.resolve(new Set())
+        : ports.sink.keysWithoutObject(plan.codes.map((code) => objectKey(plan.prefix, code)), deadline.signal).catch(() => new Set()),
     budget: byteBudget(settings.memoryBudgetBytes, settings.maxStreamedBytes),
     estimateBytes: () => (largestNeed === 0 ? FIRST_ESTIMATE_BYTES : largestNeed),
     noteNeed: (bytes) => {
@@ -174,7 +181,8 @@ async function downloadCode(code: string, run: Run, slotTaken: () => void): Prom
   let validators: OriginValidators | undefined
   if (!plan.force) {
     try {
-      validators = await run.lookupSlots(() => {
+      const withoutObject = await run.keysWithoutObject
+      validators = withoutObject.has(key) ? undefined : await run.lookupSlots(() => {
         signal.throwIfAborted()
         return ports.sink.validatorsOf(key, signal)
       })

@@ -87,7 +87,7 @@ export async function guardImageBody(source: Readable, limits: ImageLimits): Pro
     }
   }
 
-  let head = Buffer.alloc(0)
+  let head: Buffer = Buffer.alloc(0)
   let ended = false
   try {
     while (head.length < SNIFF_BYTES) {
@@ -97,7 +97,8 @@ export async function guardImageBody(source: Readable, limits: ImageLimits): Pro
         break
       }
       countOrFail(next.value)
-      head = Buffer.concat([head, next.value])
+      // The first chunk is almost always enough to sniff: kept as it is, not copied.
+      head = head.length === 0 ? next.value : Buffer.concat([head, next.value])
     }
   } catch (error) {
     await release()

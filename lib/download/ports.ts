@@ -72,6 +72,12 @@ export interface ObjectSink {
   /** The origin validators a stored object was saved with, or undefined when there is no object. */
   validatorsOf(key: string, signal: AbortSignal): Promise<OriginValidators | undefined>
   /**
+   * Of these keys, the ones known to have no object, found in a few listings rather than a look-up
+   * per key; a key left out may still have none, and is looked up. A sink without listings leaves
+   * this out.
+   */
+  keysWithoutObject?(keys: readonly string[], signal: AbortSignal): Promise<ReadonlySet<string>>
+  /**
    * Stores the object. Resolves only once the whole object is stored; if the body fails or the
    * signal aborts, rejects and leaves whatever was stored under the key before untouched.
    */

@@ -403,21 +403,22 @@ describe('serverless package --stage prod', () => {
     ])
   })
 
-  it('grants nothing on a wildcard resource: every Allow is the bucket prefix or the function\'s own logs', () => {
-    const role = template.Resources['DownloadRole']?.Properties as {
-      Policies: { PolicyDocument: { Statement: { Effect: string; Resource: unknown }[] } }[]
-    }
-    const bucketPolicy = template.Resources['ImagesBucketPolicy']?.Properties['PolicyDocument'] as {
-      Statement: { Effect: string; Resource: unknown }[]
-    }
+  it('grants nothing on a wildcard resource: every Allow is the bucket prefix, a listing under it, or the function\'s own logs', () => {
+    type Statement = { Effect: string; Resource: unknown; Condition?: unknown }
+    const role = template.Resources['DownloadRole']?.Properties as { Policies: { PolicyDocument: { Statement: Statement[] } }[] }
+    const bucketPolicy = template.Resources['ImagesBucketPolicy']?.Properties['PolicyDocument'] as { Statement: Statement[] }
     const statements = [...role.Policies.flatMap((policy) => policy.PolicyDocument.Statement), ...bucketPolicy.Statement]
     const resources = statements.flatMap((statement) =>
-      [statement.Resource].flat().map((resource) => ({ effect: statement.Effect, resource: JSON.stringify(resource) })),
+      [statement.Resource].flat().map((resource) => ({ statement, resource: JSON.stringify(resource) })),
     )
     expect(resources.length).toBeGreaterThan(0)
-    for (const { effect, resource } of resources) {
+    for (const { statement, resource } of resources) {
       expect(resource).not.toBe('"*"')
-      if (effect === 'Allow') {
+      if (statement.Effect !== 'Allow') continue
+      if (resource === JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })) {
+        // The bucket itself only for listing, and only under the key prefix.
+        expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': 'flags/*' } })
+      } else {
         expect(resource).toMatch(/\$\{ImagesBucket\.Arn\}\/flags\/\*|log-group:\/aws\/lambda\/imgpull-prod-download:\*/)
       }
     }
@@ -446,6 +447,7 @@ describe('serverless package --stage prod', () => {
     const s3Statements = statements.filter((statement) => statement.Action.some((action) => action.startsWith('s3:')))
     expect(s3Statements).toEqual([
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], Resource: { 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' } },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: { 'Fn::GetAtt': ['ImagesBucket', 'Arn'] }, Condition: { StringLike: { 's3:prefix': 'flags/*' } } },
     ])
     expect(template.Resources['DownloadLambdaFunction']?.Properties['Role']).toEqual({ 'Fn::GetAtt': ['DownloadRole', 'Arn'] })
   })

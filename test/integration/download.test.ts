@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import { downloaderFor } from '../support/downloader.ts'
 import { image, jpegBytes, resetMidBody, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
+import { pass, startS3FaultProxy } from '../../devkit/s3FaultProxy.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
 
 let origin: OriginFixture | undefined
@@ -124,15 +125,8 @@ describe('Download engine against a real origin and a real local S3', () => {
   it('fetches and stores codes that name one object once, and counts the merged duplicates', async () => {
     const flag = jpegBytes(8)
     origin = servers.track(await startOrigin({ '/dup.jpg': image(flag), '/other.jpg': image(jpegBytes(9)) }))
-    const client = createS3Client({ localEndpoint: servers.s3.endpoint })
-    const commands: string[] = []
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        commands.push(String(context.commandName))
-        return next(args)
-      },
-      { step: 'initialize' },
-    )
+    const proxy = servers.track(await startS3FaultProxy(servers.s3.endpoint, () => pass))
+    const client = createS3Client({ localEndpoint: proxy.endpoint })
 
     const result = await downloaderFor({ store: { ...servers.s3, client }, baseUrl: origin.baseUrl })({
       codes: ['dup', 'DUP', 'other', 'dup'],
@@ -142,7 +136,10 @@ describe('Download engine against a real origin and a real local S3', () => {
 
     expect(result).toMatchObject({ counter: { ok: 2, not_found: 0, error: 0 }, total: 2, duplicates: 2, failures: [] })
     expect(origin.requests.sort()).toEqual(['/dup.jpg', '/other.jpg'])
-    expect(commands.filter((name) => name === 'PutObjectCommand')).toHaveLength(2)
+    expect(proxy.requests.filter((request) => request.method === 'PUT').map((request) => request.url).sort()).toEqual([
+      '/imgpull-test-images/flags/it6/dup.jpg',
+      '/imgpull-test-images/flags/it6/other.jpg',
+    ])
     expect(await servers.s3.getObject('flags/it6/dup.jpg')).toEqual({ body: flag, contentType: 'image/jpeg' })
   })
 
