@@ -37,11 +37,13 @@ export function isUpload(method: string): boolean {
 
 /**
  * An HTTP proxy in front of a local S3 server that can slow, stall or fail chosen requests, as an
- * overloaded or broken S3 would. `decide` sees each request in order of arrival.
+ * overloaded or broken S3 would. `decide` sees each request in order of arrival. With
+ * `clockOffsetMs`, the answers it passes on carry the Date of a server whose clock is that far off.
  */
 export async function startS3FaultProxy(
   targetEndpoint: string,
-  decide: (method: string, url: string, index: number) => S3Fault,
+  decide: (method: string, url: string, index: number, headers: IncomingHttpHeaders) => S3Fault,
+  { clockOffsetMs = 0 }: { readonly clockOffsetMs?: number } = {},
 ): Promise<S3FaultProxy> {
   const target = new URL(targetEndpoint)
   const requests: ProxiedRequest[] = []
@@ -51,7 +53,9 @@ export async function startS3FaultProxy(
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        // An S3 whose clock is off says so in the Date of every answer.
+        const date = clockOffsetMs === 0 ? {} : { date: new Date(Date.now() + clockOffsetMs).toUTCString() }
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...date })
         answer.pipe(res)
       },
     )
@@ -62,7 +66,7 @@ export async function startS3FaultProxy(
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET'
     const url = req.url ?? '/'
-    const fault = decide(method, url, requests.length)
+    const fault = decide(method, url, requests.length, req.headers)
     requests.push({ method, url, headers: req.headers, fault: fault.kind })
     if (fault.kind === 'pass') return forward(req, res)
     if (fault.kind === 'delay') {

@@ -19,11 +19,17 @@ const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/(
  * signed) with the secret key, by a SHA-256 other than the client's own. The local S3 server does
  * not check SigV4, so tests check what it receives with this.
  */
-export async function signatureProblem(request: ReceivedRequest, secretAccessKey: string): Promise<string | undefined> {
+export async function signatureProblem(
+  request: ReceivedRequest,
+  secretAccessKey: string,
+  expected: { readonly region: string; readonly service: string },
+): Promise<string | undefined> {
   const match = AUTHORIZATION.exec(String(request.headers['authorization'] ?? ''))
   if (match === null) return `no SigV4 Authorization header: ${String(request.headers['authorization'])}`
-  const [, accessKeyId, , region, service, signedHeaderList, signature] = match as unknown as string[]
+  const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = match as unknown as string[]
+  if (region !== expected.region || service !== expected.service) return `signed for ${region}/${service}, not ${expected.region}/${expected.service}`
   const amzDate = String(request.headers['x-amz-date'] ?? '')
+  if (!amzDate.startsWith(scopeDate!)) return `scope date ${scopeDate} is not the day of x-amz-date ${amzDate}`
   const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'))
   if (Number.isNaN(signingDate.getTime())) return `bad x-amz-date: ${amzDate}`
   const signedNames = signedHeaderList!.split(';')
@@ -45,11 +51,11 @@ export async function signatureProblem(request: ReceivedRequest, secretAccessKey
     uriEscapePath: false,
     applyChecksum: false,
   })
-  const expected = await signer.sign(
+  const resigned = await signer.sign(
     { method: request.method, protocol: url.protocol, hostname: url.hostname, path: url.pathname, query, headers },
     { signingDate, signableHeaders: new Set(signedNames) },
   )
-  const expectedSignature = /Signature=([0-9a-f]{64})/.exec(String(expected.headers['authorization']))?.[1]
+  const expectedSignature = /Signature=([0-9a-f]{64})/.exec(String(resigned.headers['authorization']))?.[1]
   return expectedSignature === signature ? undefined : `signature ${signature} is not the expected ${expectedSignature}`
 }
 

@@ -1,4 +1,5 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
+import type { IncomingHttpHeaders } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import { KEYS_PER_LISTING, MIN_KEYS_TO_LIST, s3ObjectSink } from '../../lib/adapters/s3/objectSink.ts'
@@ -11,6 +12,7 @@ import { useIntegrationServers } from '../support/localS3.ts'
 const servers = useIntegrationServers()
 // The local S3 server's development key, which the client signs with.
 const LOCAL_SECRET = 'S3RVER'
+const LOCAL_SCOPE = { region: 'us-east-1', service: 's3' }
 
 /** A batch of `codes` through a proxy in front of the local S3 that records (and may fail) what S3 receives. */
 async function runBatch(
@@ -20,11 +22,17 @@ async function runBatch(
     force = false,
     decide = () => pass,
     size = 3000,
-  }: { force?: boolean; decide?: (method: string, url: string) => S3Fault; size?: number } = {},
+    clockOffsetMs = 0,
+  }: {
+    force?: boolean
+    decide?: (method: string, url: string, index: number, headers: IncomingHttpHeaders) => S3Fault
+    size?: number
+    clockOffsetMs?: number
+  } = {},
 ) {
   const bytes = new Map(codes.map((code, i) => [code, jpegBytes(i, size)]))
   const origin = servers.track(await startOrigin(Object.fromEntries([...bytes].map(([code, body]) => [`/${code}.jpg`, image(body)]))))
-  const proxy = servers.track(await startS3FaultProxy(servers.s3.endpoint, decide))
+  const proxy = servers.track(await startS3FaultProxy(servers.s3.endpoint, decide, { clockOffsetMs }))
   const client = createS3Client({ localEndpoint: proxy.endpoint })
   try {
     const env = { MAX_IMAGE_BYTES: String(Math.max(size, 1024 * 1024)) }
@@ -56,10 +64,10 @@ describe('S3 object sink: signed requests', () => {
     expect(large.result.counter.ok).toBe(1)
     const all = [...requests, ...large.requests]
     expect(new Set(all.map(kindOf))).toEqual(new Set(['LIST', 'HEAD', 'PUT', 'POST']))
-    for (const request of all) expect(await signatureProblem(request, LOCAL_SECRET), `${request.method} ${request.url}`).toBeUndefined()
+    for (const request of all) expect(await signatureProblem(request, LOCAL_SECRET, LOCAL_SCOPE), `${request.method} ${request.url}`).toBeUndefined()
     // The check itself fails a request changed after signing.
     const tampered = { ...requests.find((request) => request.method === 'PUT')!, url: '/imgpull-test-images/flags/signed/other.jpg' }
-    expect(await signatureProblem(tampered, LOCAL_SECRET)).toMatch(/^signature /)
+    expect(await signatureProblem(tampered, LOCAL_SECRET, LOCAL_SCOPE)).toMatch(/^signature /)
   })
 
   it('retries a PUT that S3 answers 503 SlowDown, as the SDK strategy does, and stores the object whole', async () => {
@@ -87,21 +95,40 @@ describe('S3 object sink: signed requests', () => {
   })
 
   it('corrects its clock when S3 says the request time is too skewed, and signs the retry with S3 time', async () => {
-    // Ten minutes ahead: past the five that make the client correct its clock, within the local S3's fifteen.
-    const serverTime = new Date(Date.now() + 10 * 60_000)
-    let skewed = 0
-    const { result, requests } = await runBatch(['skew'], 'flags/skew/', {
-      force: true,
-      decide: (method) => (method === 'PUT' && skewed++ === 0 ? { kind: 'status', status: 403, code: 'RequestTimeTooSkewed', date: serverTime } : pass),
-    })
+    const { result, requests } = await runBatch(['skew'], 'flags/skew/', { force: true, decide: skewedS3, clockOffsetMs: S3_AHEAD_MS })
 
     expect(result.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
     const puts = requests.filter((request) => request.method === 'PUT')
-    expect(puts).toHaveLength(2)
-    const signedAt = (request: ProxiedRequest) => Date.parse(String(request.headers['x-amz-date']).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
-    expect(Math.abs(signedAt(puts[1]!) - serverTime.getTime())).toBeLessThan(60_000)
+    expect(puts.map((request) => request.fault)).toEqual(['status', 'pass'])
+    expect(Math.abs(signedAt(puts[1]!) - S3_AHEAD_MS - Date.now())).toBeLessThan(60_000)
+  })
+
+  it('retries every request signed before another one corrected the clock, not only the one that did', async () => {
+    const codes = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5']
+    const { result, requests } = await runBatch(codes, 'flags/skew-many/', { force: true, decide: skewedS3, clockOffsetMs: S3_AHEAD_MS })
+
+    expect(result.counter).toEqual({ ok: codes.length, not_found: 0, error: 0 })
+    const refused = requests.filter((request) => request.method === 'PUT' && request.fault === 'status')
+    // Several were in flight with the old clock at once; each was signed again and stored.
+    expect(refused.length).toBeGreaterThan(1)
+    expect(requests.filter((request) => request.method === 'PUT' && request.fault === 'pass')).toHaveLength(codes.length)
   })
 })
+
+// Ten minutes ahead: past the five that make a client correct its clock, within the local S3's fifteen.
+const S3_AHEAD_MS = 10 * 60_000
+
+/** When a request was signed, from its x-amz-date. */
+function signedAt(request: { readonly headers: IncomingHttpHeaders }): number {
+  return Date.parse(String(request.headers['x-amz-date']).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
+}
+
+/** An S3 whose clock is ahead (its answers' Date says so too): a PUT signed more than five minutes from its time is refused as S3 refuses it. */
+function skewedS3(method: string, _url: string, _index: number, headers: IncomingHttpHeaders): S3Fault {
+  const serverTime = Date.now() + S3_AHEAD_MS
+  if (method !== 'PUT' || Math.abs(signedAt({ headers }) - serverTime) < 5 * 60_000) return pass
+  return { kind: 'status', status: 403, code: 'RequestTimeTooSkewed', date: new Date(serverTime) }
+}
 
 describe('S3 object sink: which keys need a look-up', () => {
   it('looks up only the keys a listing found stored, and fetches the rest without one', async () => {

@@ -28,6 +28,9 @@ export const KEYS_PER_LISTING = 500
 /** Below this many keys a listing saves nothing: a LIST is priced as 12.5 HEADs and delays the first GET. */
 export const MIN_KEYS_TO_LIST = 20
 
+/** Every GET of the batch waits for the listing; a slow one is given up for a look-up per key. */
+export const LISTING_TIMEOUT_MS = 3000
+
 // User metadata keys (x-amz-meta-*) the origin's validators are kept under.
 const ETAG_METADATA = 'origin-etag'
 const LAST_MODIFIED_METADATA = 'origin-last-modified'
@@ -101,6 +104,7 @@ async function keysWithoutObject(client: S3Client, bucket: string, keys: readonl
   // The listing covers every key up to here; past it, nothing is known.
   let listedThrough = ''
   let continuationToken: string | undefined
+  const listing = AbortSignal.any([signal, AbortSignal.timeout(LISTING_TIMEOUT_MS)])
   try {
     for (let pages = Math.ceil(sorted.length / KEYS_PER_LISTING); pages > 0; pages -= 1) {
       const page = await client.send(
@@ -111,12 +115,13 @@ async function keysWithoutObject(client: S3Client, bucket: string, keys: readonl
           StartAfter: first.slice(0, -1),
           ContinuationToken: continuationToken,
         }),
-        { abortSignal: signal },
+        { abortSignal: listing },
       )
       for (const object of page.Contents ?? []) if (object.Key !== undefined) stored.add(object.Key)
       listedThrough = page.Contents?.at(-1)?.Key ?? listedThrough
-      if (page.IsTruncated !== true || page.NextContinuationToken === undefined) listedThrough = last
-      if (listedThrough >= last) break
+      // Only a page that says it is the last covers the rest of the range.
+      if (page.IsTruncated !== true) listedThrough = last
+      if (listedThrough >= last || page.NextContinuationToken === undefined) break
       continuationToken = page.NextContinuationToken
     }
   } catch {

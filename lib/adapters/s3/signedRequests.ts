@@ -1,7 +1,9 @@
-import type { S3Client } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { getEndpointFromInstructions } from '@smithy/core/endpoints'
 import type { Checksum, RetryErrorInfo, RetryErrorType, RetryStrategyV2, RetryToken, SourceData } from '@smithy/types'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 
 /**
@@ -57,6 +59,8 @@ interface Target {
   readonly port: number | undefined
   /** The URL path of the bucket's root, '' for a virtual-hosted bucket. */
   readonly bucketPath: string
+  /** Headers a configured endpoint asks every request to carry. */
+  readonly endpointHeaders: Record<string, string>
   readonly signer: SignatureV4
 }
 
@@ -80,11 +84,12 @@ export function signedS3Requests(client: S3Client, bucket: string, timeouts: Sig
 
   /** One signed request and its answer; S3 errors and failed connections throw an S3RequestError. */
   async function once(method: 'HEAD' | 'PUT', key: string, body: Buffer | undefined, headers: Record<string, string>, signal: AbortSignal) {
-    const { pool, host, protocol, hostname, port, bucketPath, signer } = await targetOf()
+    const { pool, host, protocol, hostname, port, bucketPath, endpointHeaders, signer } = await targetOf()
     const path = `${bucketPath}/${encodeKey(key)}`
+    const offsetAtSigning = config.systemClockOffset
     const signed = await signer.sign(
-      { method, protocol, hostname, ...(port === undefined ? {} : { port }), path, query: {}, headers: { ...headers, host } },
-      { signingDate: new Date(Date.now() + config.systemClockOffset) },
+      { method, protocol, hostname, ...(port === undefined ? {} : { port }), path, query: {}, headers: { ...endpointHeaders, ...headers, host } },
+      { signingDate: new Date(Date.now() + offsetAtSigning) },
     )
     let response: Awaited<ReturnType<Pool['request']>>
     try {
@@ -95,7 +100,8 @@ export function signedS3Requests(client: S3Client, bucket: string, timeouts: Sig
     }
     const { statusCode: status } = response
     const answered = flatHeaders(response.headers)
-    const clockCorrected = correctClock(client, answered['date'])
+    // Skewed if this answer corrects the clock, or another one did while this request was out.
+    const clockCorrected = correctClock(client, answered['date']) || config.systemClockOffset !== offsetAtSigning
     if (status < 300) {
       await response.body.dump()
       return answered
@@ -121,7 +127,11 @@ export function signedS3Requests(client: S3Client, bucket: string, timeouts: Sig
         if (signal.aborted || !(error instanceof S3RequestError)) throw error
         try {
           token = await untilAborted(strategy.refreshRetryTokenForRetry(token, retryErrorInfo(error)), signal)
+          // This strategy waits out its backoff itself and hands back a token of no delay; one that
+          // leaves the wait to its caller gets it here.
+          await sleep(token.getRetryDelay(), undefined, { signal })
         } catch {
+          if (signal.aborted) throw signal.reason as Error
           throw error
         }
       }
@@ -156,22 +166,16 @@ export function signedS3Requests(client: S3Client, bucket: string, timeouts: Sig
 
 async function resolveTarget(client: S3Client, bucket: string, timeouts: SignedS3Timeouts): Promise<Target> {
   const config = client.config
-  const region = await config.region()
-  const endpoint = config.isCustomEndpoint && config.endpoint !== undefined ? await config.endpoint() : undefined
-  const resolved = config.endpointProvider({
-    Bucket: bucket,
-    Region: region,
-    UseFIPS: await config.useFipsEndpoint(),
-    UseDualStack: await config.useDualstackEndpoint(),
-    ForcePathStyle: config.forcePathStyle,
-    Accelerate: config.useAccelerateEndpoint,
-    ...(endpoint === undefined ? {} : { Endpoint: `${endpoint.protocol}//${endpoint.hostname}${endpoint.port === undefined ? '' : `:${endpoint.port}`}${endpoint.path}` }),
-  })
+  // As the SDK resolves a HEAD of this bucket: its endpoint rules, and an endpoint configured in
+  // the environment or the profile (AWS_ENDPOINT_URL_S3) as well as in the client.
+  const resolved = await getEndpointFromInstructions({ Bucket: bucket, Key: 'key' }, HeadObjectCommand, config)
   const scheme = (resolved.properties?.['authSchemes'] as { name?: string; signingName?: string; signingRegion?: string }[] | undefined)?.[0]
   if (scheme?.name !== 'sigv4') {
     throw new Error(`bucket ${bucket}: its endpoint is signed with ${scheme?.name ?? 'an unknown scheme'}; imgpull stores into general-purpose buckets (SigV4)`)
   }
+  const region = await config.region()
   const url = resolved.url
+  const endpointHeaders = Object.fromEntries(Object.entries(resolved.headers ?? {}).map(([name, values]) => [name.toLowerCase(), values.join(',')]))
   return {
     pool: new Pool(url.origin, {
       connectTimeout: timeouts.connect,
@@ -183,6 +187,7 @@ async function resolveTarget(client: S3Client, bucket: string, timeouts: SignedS
     hostname: url.hostname,
     port: url.port === '' ? undefined : Number(url.port),
     bucketPath: url.pathname.replace(/\/$/, ''),
+    endpointHeaders,
     signer: new SignatureV4({
       credentials: config.credentials,
       region: scheme.signingRegion ?? region,
