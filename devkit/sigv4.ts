@@ -45,8 +45,8 @@ export async function signatureProblem(
   for (const [name, value] of url.searchParams) query[name] = value
   const signer = new SignatureV4({
     credentials: { accessKeyId: accessKeyId!, secretAccessKey },
-    region: region!,
-    service: service!,
+    region: region,
+    service: service,
     sha256: PlainSha256,
     uriEscapePath: false,
     applyChecksum: false,
