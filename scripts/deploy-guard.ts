@@ -1,13 +1,15 @@
 // A Serverless Framework plugin (listed in serverless.yml) that checks a stage before it is
-// packaged or deployed: stage local never leaves this machine, and an enabled schedule always
-// carries a batch of the operator's, never placeholder data.
+// packaged or deployed: stage local never leaves this machine, an enabled schedule always
+// carries a job of the operator's, never placeholder data, and a queue never hands a message to a
+// second worker while the first may still be running it.
 
 /** The part of the Serverless Framework a plugin sees that this one reads. */
 interface ServerlessInstance {
   readonly processedInput: { readonly commands: readonly string[] }
   readonly service: {
-    readonly provider: { readonly stage: string }
-    readonly functions: Record<string, { readonly events?: readonly Record<string, unknown>[] }>
+    readonly provider: { readonly stage: string; readonly timeout?: number }
+    readonly functions: Record<string, { readonly events?: readonly Record<string, unknown>[]; readonly timeout?: unknown }>
+    readonly resources?: { readonly Resources?: Record<string, { readonly Properties?: Record<string, unknown> }> }
   }
   readonly classes: { readonly Error: new (message: string) => Error }
 }
@@ -47,15 +49,33 @@ export function scheduleProblem(functionName: string, schedule: ScheduleEvent): 
     return `function ${functionName}: param scheduleRequest must be a JSON object: the download request the schedule runs`
   }
   if (schedule.enabled !== true) return undefined
-  const detail = (event as { detail?: { codes?: unknown } } | null)?.detail
+  const detail = (event as { detail?: { codes?: unknown; manifest?: unknown } } | null)?.detail
   const codes = detail?.codes
-  if (!Array.isArray(codes) || codes.length === 0) {
+  const hasCodes = Array.isArray(codes) && codes.length > 0
+  if (!hasCodes && typeof detail?.manifest !== 'string') {
     return (
-      `function ${functionName}: the schedule is enabled (param scheduleEnabled) but param scheduleRequest names no codes; ` +
-      'set it to the batch to run, e.g. {"baseUrl":"https://images.example.com/flags","codes":["a","b"]}'
+      `function ${functionName}: the schedule is enabled (param scheduleEnabled) but param scheduleRequest names no codes and no manifest; ` +
+      'set it to the job to run, e.g. {"manifest":"manifests/daily.txt"} or {"baseUrl":"https://images.example.com/flags","codes":["a","b"]}'
     )
   }
   return undefined
+}
+
+// AWS's advice for a queue feeding a Lambda function: a visibility timeout of at least six times
+// the function's timeout, so a message is not delivered again while a worker may still hold it.
+const VISIBILITY_PER_TIMEOUT = 6
+
+/**
+ * Why a function's queue could deliver a message again while the function may still be running
+ * it, or undefined. `queueVisibility` is the queue's VisibilityTimeout in seconds.
+ */
+export function visibilityProblem(functionName: string, timeoutSeconds: number, queueName: string, queueVisibility: unknown): string | undefined {
+  const visibility = Number(queueVisibility ?? 30)
+  if (visibility >= VISIBILITY_PER_TIMEOUT * timeoutSeconds) return undefined
+  return (
+    `function ${functionName}: queue ${queueName} has a visibility timeout of ${visibility} s, under ${VISIBILITY_PER_TIMEOUT} times ` +
+    `the function's timeout of ${timeoutSeconds} s; raise param jobsVisibilityTimeout (or lower workerTimeout)`
+  )
 }
 
 export default class DeployGuard {
@@ -71,14 +91,29 @@ export default class DeployGuard {
         if (!SHIPPING_COMMANDS.has(serverless.processedInput.commands[0] ?? '')) return
         const problem = stageProblem(serverless.service.provider.stage)
         if (problem !== undefined) refuse(problem)
-        for (const [name, fn] of Object.entries(serverless.service.functions)) {
+        const { functions, provider, resources } = serverless.service
+        for (const [name, fn] of Object.entries(functions)) {
           for (const event of fn.events ?? []) {
-            if (!('schedule' in event)) continue
-            const scheduled = scheduleProblem(name, event['schedule'] as ScheduleEvent)
-            if (scheduled !== undefined) refuse(scheduled)
+            if ('schedule' in event) {
+              const scheduled = scheduleProblem(name, event['schedule'] as ScheduleEvent)
+              if (scheduled !== undefined) refuse(scheduled)
+            }
+            const queueName = 'sqs' in event ? queueOf(event['sqs']) : undefined
+            if (queueName !== undefined) {
+              const timeout = Number(fn.timeout ?? provider.timeout ?? 6)
+              const problem = visibilityProblem(name, timeout, queueName, resources?.Resources?.[queueName]?.Properties?.['VisibilityTimeout'])
+              if (problem !== undefined) refuse(problem)
+            }
           }
         }
       },
     }
   }
+}
+
+/** The queue resource an sqs event names with `Fn::GetAtt: [Queue, Arn]`, if it names one of this service's. */
+function queueOf(sqs: unknown): string | undefined {
+  const arn = typeof sqs === 'object' && sqs !== null ? (sqs as { arn?: unknown }).arn : undefined
+  const getAtt = typeof arn === 'object' && arn !== null ? (arn as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'] : undefined
+  return Array.isArray(getAtt) && typeof getAtt[0] === 'string' ? getAtt[0] : undefined
 }

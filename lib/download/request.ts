@@ -54,6 +54,12 @@ const codeSchema = z.string({ error: 'must be a string' }).check(
   z.refine((code) => code !== '.' && code !== '..', { error: 'must not be "." or ".."' }),
 )
 
+/** Why a code cannot be fetched and stored (characters, length), or undefined if it can. */
+export function codeProblem(code: unknown): string | undefined {
+  const parsed = codeSchema.safeParse(code)
+  return parsed.success ? undefined : (parsed.error.issues[0]?.message ?? 'is not a valid code')
+}
+
 const concurrencyRange = { error: `must be an integer from 1 to ${MAX_CONCURRENCY}` }
 
 function requestSchema(maxCodes: number) {

@@ -12,4 +12,6 @@ export interface Invocation {
   readonly remainingMs: () => number
   /** How the function was started. */
   readonly trigger: Trigger
+  /** For an HTTP request, the scheme and host it was sent to, to build links back to the API. */
+  readonly httpOrigin?: string
 }

@@ -1,5 +1,5 @@
 import middy, { type MiddlewareObj } from '@middy/core'
-import type { Context } from 'aws-lambda'
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { isClientError, ValidationError } from '../errors.ts'
 import { errorResponse, type ReportUnexpected } from './errorResponses.ts'
 import { isHttpApiEvent, isScheduledEvent, parseJsonBody, triggerOf } from './events.ts'
@@ -18,11 +18,12 @@ interface TriggerState extends Record<string, unknown> {
 interface Triggered {
   readonly input: unknown
   readonly trigger: Trigger
+  readonly httpOrigin?: string
 }
 
 /** The request an event carries: an HTTP body, a schedule's detail, or a direct invoke's event itself. */
-function inputOf(event: unknown, maxBodyBytes: number): unknown {
-  if (isHttpApiEvent(event)) return parseJsonBody(event, maxBodyBytes)
+function inputOf(event: unknown, { maxBodyBytes, httpInput }: TriggerOptions): unknown {
+  if (isHttpApiEvent(event)) return httpInput === undefined ? parseJsonBody(event, maxBodyBytes) : httpInput(event)
   // Empty for a rule's own event; the batch when the rule's input transformer puts one there.
   if (isScheduledEvent(event)) return event.detail ?? {}
   return event
@@ -34,11 +35,8 @@ function inputOf(event: unknown, maxBodyBytes: number): unknown {
  * `detail`. A direct invoke is passed through as is; its errors are thrown, typed, to the invoker.
  * An event of a trigger the function does not take (an SQS batch sent to it) is refused as such.
  */
-function triggerAdapter({
-  maxBodyBytes,
-  reportUnexpected,
-  triggers = DEFAULT_TRIGGERS,
-}: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
+function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
+  const { reportUnexpected, triggers = DEFAULT_TRIGGERS, httpStatus = 200 } = options
   return {
     name: 'triggerAdapter',
     before: (request) => {
@@ -46,10 +44,11 @@ function triggerAdapter({
       const trigger = triggerOf(request.event)
       request.internal.trigger = trigger
       if (!triggers.includes(trigger)) throw new ValidationError(`this function is not started by ${trigger} events`)
-      request.event = { input: inputOf(request.event, maxBodyBytes), trigger } satisfies Triggered
+      const httpOrigin = isHttpApiEvent(request.event) ? originOf(request.event) : undefined
+      request.event = { input: inputOf(request.event, options), trigger, ...(httpOrigin === undefined ? {} : { httpOrigin }) } satisfies Triggered
     },
     after: (request) => {
-      if (request.internal.trigger === 'http') request.response = jsonResponse(200, request.response)
+      if (request.internal.trigger === 'http') request.response = jsonResponse(httpStatus, request.response)
     },
     onError: (request) => {
       if (request.internal.trigger === 'http') request.response = errorResponse(request.error, reportUnexpected)
@@ -67,6 +66,10 @@ const DEFAULT_TRIGGERS: readonly Trigger[] = ['http', 'schedule', 'direct']
 export interface TriggerOptions {
   /** The largest HTTP body accepted (413 beyond). Direct invokes are bounded by Lambda's own 6 MB. */
   readonly maxBodyBytes: number
+  /** What the core gets of an HTTP request; its JSON body by default. */
+  readonly httpInput?: (event: APIGatewayProxyEventV2) => unknown
+  /** The status of a successful HTTP answer; 200 by default. */
+  readonly httpStatus?: number
   /** The triggers the function takes; HTTP, schedule and direct by default. */
   readonly triggers?: readonly Trigger[]
   /** Records failures that are not the caller's fault; the console by default. */
@@ -80,10 +83,19 @@ export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, opti
   const handler = middy<unknown, unknown, Error, Context, TriggerState>(
     // The trigger adapter's `before` has turned the event into a Triggered by now.
     (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
-      const { input, trigger } = event as Triggered
-      return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger })
+      const { input, trigger, httpOrigin } = event as Triggered
+      return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger, ...(httpOrigin === undefined ? {} : { httpOrigin }) })
     },
   )
   for (const middleware of options.outer ?? []) handler.use(middleware as MiddlewareObj<unknown, unknown, Error, Context, TriggerState>)
   return handler.use(triggerAdapter(options))
+}
+
+/** Where an HTTP request was sent: API Gateway passes the scheme it was received over, and the host. */
+function originOf(event: APIGatewayProxyEventV2): string | undefined {
+  const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]))
+  const host = headers['host']
+  if (host === undefined || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return undefined
+  const scheme = headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'
+  return `${scheme}://${host}`
 }

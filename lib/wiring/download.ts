@@ -4,7 +4,7 @@ import { createOriginAgent, httpImageSource, type LookupAll } from '../adapters/
 import { createS3Client } from '../adapters/s3/client.ts'
 import { s3ObjectSink } from '../adapters/s3/objectSink.ts'
 import type { DownloadConfig } from '../config/download.ts'
-import { downloadBatch } from '../download/batch.ts'
+import { downloadBatch, type BatchDeps } from '../download/batch.ts'
 import type { RunControls } from '../download/engine.ts'
 import type { ObjectSink } from '../download/ports.ts'
 import type { DownloadReport } from '../download/report.ts'
@@ -25,11 +25,11 @@ export interface WiringOverrides {
   readonly lookupAll?: LookupAll
 }
 
-/** The download core bound to its real adapters: the one composition the handler, tests and benchmarks share. */
-export function composeDownload(config: DownloadConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
+/** The download core's dependencies bound to the real adapters: what a batch of any trigger runs with. */
+export function downloadDeps(config: DownloadConfig, overrides: WiringOverrides = {}): BatchDeps {
   const lookupAll = overrides.lookupAll ?? lookup
   const agent = createOriginAgent(config.originTimeouts, config.rules.originPolicy, lookupAll)
-  const deps = {
+  return {
     rules: config.rules,
     settings: config.settings,
     ports: {
@@ -44,5 +44,10 @@ export function composeDownload(config: DownloadConfig, overrides: WiringOverrid
         ),
       ),
   }
+}
+
+/** The download core bound to its real adapters: the one composition the handler, tests and benchmarks share. */
+export function composeDownload(config: DownloadConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
+  const deps = downloadDeps(config, overrides)
   return async (input, controls) => ({ ...(await downloadBatch(input, deps, controls)), bucket: config.bucket })
 }

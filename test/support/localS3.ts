@@ -14,7 +14,8 @@ export interface TestS3 {
   getObject(key: string): Promise<{ body: Buffer; contentType: string | undefined } | undefined>
   /** An object's user metadata and last-modified time. */
   head(key: string): Promise<{ metadata: Record<string, string>; lastModified: Date | undefined }>
-  listKeys(): Promise<string[]>
+  /** Every key (under `prefix`), sorted, through as many listing pages as it takes. */
+  listKeys(prefix?: string): Promise<string[]>
   close(): Promise<void>
 }
 
@@ -42,9 +43,15 @@ export async function startTestS3(bucket = 'imgpull-test-images'): Promise<TestS
       const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
       return { metadata: head.Metadata ?? {}, lastModified: head.LastModified }
     },
-    async listKeys() {
-      const listing = await client.send(new ListObjectsV2Command({ Bucket: bucket }))
-      return (listing.Contents ?? []).map((object) => object.Key ?? '').sort()
+    async listKeys(prefix) {
+      const keys: string[] = []
+      let token: string | undefined
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
+        keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''))
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined
+      } while (token !== undefined)
+      return keys.sort()
     },
     async close() {
       client.destroy()

@@ -1,0 +1,94 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import dynalite from 'dynalite'
+import { startFauxqs } from 'fauxqs'
+
+/** The local SQS and DynamoDB servers of `npm start`, and the queue and table stage local uses there. */
+export const LOCAL_JOBS = Object.freeze({
+  sqsPort: 9324,
+  dynamoDbPort: 8000,
+  queue: 'imgpull-local-jobs',
+  deadLetterQueue: 'imgpull-local-jobs-dead-letters',
+  table: 'imgpull-local-jobs',
+})
+
+// fauxqs's account id, which the queue URLs stage local is configured with carry.
+const LOCAL_ACCOUNT = '000000000000'
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
+
+/** The jobs queue as the template defines it: what the local queues must honour. */
+export interface QueueSettings {
+  readonly visibilityTimeoutSeconds: number
+  readonly maxReceiveCount: number
+  readonly deadLetterVisibilityTimeoutSeconds: number
+}
+
+export interface LocalQueues {
+  readonly endpoint: string
+  readonly queueUrl: string
+  readonly queueArn: string
+  readonly deadLetterQueueUrl: string
+  readonly deadLetterQueueArn: string
+  close(): Promise<void>
+}
+
+/**
+ * Starts an SQS-protocol server (fauxqs) on loopback with the jobs queue and its dead-letter
+ * queue: the visibility timeout and the redrive after `maxReceiveCount` deliveries are the server's.
+ */
+export async function startLocalQueues(port: number, settings: QueueSettings): Promise<LocalQueues> {
+  const server = await startFauxqs({ port, host: '127.0.0.1', logger: false })
+  const endpoint = `http://127.0.0.1:${server.port}`
+  const deadLetters = server.createQueue(LOCAL_JOBS.deadLetterQueue, {
+    attributes: { VisibilityTimeout: String(settings.deadLetterVisibilityTimeoutSeconds), MessageRetentionPeriod: '1209600' },
+  })
+  const jobs = server.createQueue(LOCAL_JOBS.queue, {
+    attributes: {
+      VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetters.queueArn, maxReceiveCount: String(settings.maxReceiveCount) }),
+    },
+  })
+  return {
+    endpoint,
+    queueUrl: `${endpoint}/${LOCAL_ACCOUNT}/${LOCAL_JOBS.queue}`,
+    queueArn: jobs.queueArn,
+    deadLetterQueueUrl: `${endpoint}/${LOCAL_ACCOUNT}/${LOCAL_JOBS.deadLetterQueue}`,
+    deadLetterQueueArn: deadLetters.queueArn,
+    close: () => server.stop(),
+  }
+}
+
+export interface LocalTable {
+  readonly endpoint: string
+  close(): Promise<void>
+}
+
+/**
+ * Starts a DynamoDB-protocol server (dynalite, in memory) on loopback with the jobs table, keyed
+ * as the template's. dynalite has no TTL: local job items stay until it stops.
+ */
+export async function startLocalTable(port: number): Promise<LocalTable> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  const address = server.address()
+  const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS })
+  await client.send(
+    new CreateTableCommand({
+      TableName: LOCAL_JOBS.table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  )
+  client.destroy()
+  return { endpoint, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}

@@ -1,0 +1,180 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { clip } from '../../download/failures.ts'
+import type { DownloadFailure } from '../../download/report.ts'
+import type { ChunkOutcome, JobState, JobStatus } from '../../jobs/job.ts'
+import { JobNotFound, type JobStore } from '../../jobs/ports.ts'
+
+/** How long a job's items are kept: DynamoDB's TTL removes them after this. */
+export interface JobStoreOptions {
+  readonly ttlDays: number
+}
+
+// A chunk's failures live in its item: with messages cut to this, 1000 failures stay far below
+// DynamoDB's 400 KB per item.
+const MAX_STORED_MESSAGE_CHARACTERS = 160
+const JOB_SORT_KEY = 'JOB'
+const CHUNK_PREFIX = 'CHUNK#'
+
+type Item = Record<string, unknown>
+
+/**
+ * Jobs in one DynamoDB table (partition key `pk`, sort key `sk`): an item per job holding its
+ * counters, and an item per counted chunk holding its outcome and failures. A chunk is counted
+ * exactly once without transactions: its item is written only if absent (the first outcome
+ * stands), and the job's counters grow with `ADD` only if the chunk's number is not yet in the
+ * job's set of counted chunks, in one conditional update.
+ */
+export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string, { ttlDays }: JobStoreOptions): JobStore {
+  const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: JOB_SORT_KEY })
+  const chunkKey = (jobId: string, chunk: number) => ({ pk: `JOB#${jobId}`, sk: `${CHUNK_PREFIX}${String(chunk).padStart(7, '0')}` })
+  const expiresAt = (at: string) => Math.floor(Date.parse(at) / 1000) + ttlDays * 86_400
+
+  const read = async (jobId: string): Promise<JobStatus | undefined> => {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: jobKey(jobId),
+        ConsistentRead: true,
+        // Everything but the set of counted chunks, which only the counting needs.
+        ProjectionExpression: 'jobId, #total, chunks, chunksDone, #ok, not_found, #error, unchanged, #bytes, createdAt, updatedAt, startedAt, finishedAt, reportKey',
+        ExpressionAttributeNames: { '#total': 'total', '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' },
+      }),
+    )
+    return Item === undefined ? undefined : statusOf(Item)
+  }
+
+  return {
+    async create(job) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...jobKey(job.jobId), ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+    },
+
+    get: read,
+
+    async markRunning(jobId, at) {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ).catch((error: unknown) => {
+        throw error instanceof ConditionalCheckFailedException ? new JobNotFound(`no job ${jobId}`, { cause: error }) : error
+      })
+    },
+
+    async recordChunk(jobId, outcome, at) {
+      let counted = outcome
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...chunkKey(jobId, outcome.chunk), ...storedOutcome(outcome), expiresAt: expiresAt(at) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error
+        const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: chunkKey(jobId, outcome.chunk), ConsistentRead: true }))
+        counted = Item as unknown as ChunkOutcome
+      }
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: jobKey(jobId),
+            UpdateExpression:
+              'ADD countedChunks :chunkSet, chunksDone :one, #ok :ok, not_found :notFound, #error :error, unchanged :unchanged, #bytes :bytes SET updatedAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND NOT contains(countedChunks, :chunk)',
+            ExpressionAttributeNames: { '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' },
+            ExpressionAttributeValues: {
+              ':chunkSet': new Set([outcome.chunk]),
+              ':chunk': outcome.chunk,
+              ':one': 1,
+              ':ok': counted.counter.ok,
+              ':notFound': counted.counter.not_found,
+              ':error': counted.counter.error,
+              ':unchanged': counted.unchanged,
+              ':bytes': counted.bytes,
+              ':at': at,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        return statusOf(Attributes ?? {})
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error
+        const job = await read(jobId)
+        if (job === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`, { cause: error })
+        return job
+      }
+    },
+
+    async *failuresOf(jobId) {
+      let startKey: Item | undefined
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
+            ExpressionAttributeValues: { ':pk': jobKey(jobId).pk, ':chunks': CHUNK_PREFIX },
+            ProjectionExpression: 'failures',
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        for (const item of page.Items ?? []) yield (item['failures'] ?? []) as DownloadFailure[]
+        startKey = page.LastEvaluatedKey
+      } while (startKey !== undefined)
+    },
+
+    async finish(jobId, reportKey, at) {
+      const { Attributes } = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: 'SET finishedAt = if_not_exists(finishedAt, :at), reportKey = if_not_exists(reportKey, :reportKey), updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at, ':reportKey': reportKey },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return statusOf(Attributes ?? {})
+    },
+  }
+}
+
+function storedOutcome(outcome: ChunkOutcome): ChunkOutcome {
+  return {
+    ...outcome,
+    failures: outcome.failures.map((failure) => ({ ...failure, message: clip(failure.message, MAX_STORED_MESSAGE_CHARACTERS) })),
+  }
+}
+
+function statusOf(item: Item): JobStatus {
+  const number = (name: string) => Number(item[name] ?? 0)
+  const text = (name: string) => (typeof item[name] === 'string' ? item[name] : null)
+  const state: JobState = text('finishedAt') !== null ? 'done' : text('startedAt') !== null ? 'running' : 'queued'
+  return {
+    jobId: String(item['jobId']),
+    state,
+    total: number('total'),
+    chunks: number('chunks'),
+    chunksDone: number('chunksDone'),
+    counter: { ok: number('ok'), not_found: number('not_found'), error: number('error') },
+    unchanged: number('unchanged'),
+    bytes: number('bytes'),
+    createdAt: String(item['createdAt']),
+    updatedAt: String(item['updatedAt']),
+    finishedAt: text('finishedAt'),
+    reportKey: text('reportKey'),
+  }
+}

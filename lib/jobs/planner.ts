@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto'
+import { ValidationError } from '../errors.ts'
+import { validateBatch } from '../download/batch.ts'
+import { keyPrefixProblem, type RequestRules } from '../download/request.ts'
+import type { ResolveHost } from '../security/originPolicy.ts'
+import { chunkMessages } from './chunks.ts'
+import { deadLetterOutcome, finishIfComplete, type Finishing } from './finish.ts'
+import { parseManifest } from './manifest.ts'
+import { ObjectTooLarge, type ChunkQueue, type JobObjects } from './ports.ts'
+
+/** What a job request is held to, besides what any download request is. */
+export interface JobRules {
+  /** The download rules, with the most codes a job may hold as `maxCodes`. */
+  readonly batch: RequestRules
+  /** Where manifests must be in the bucket. */
+  readonly manifestPrefix: string
+  readonly maxManifestBytes: number
+  /** Codes per chunk, one chunk per message. */
+  readonly chunkSize: number
+  /** Workers that may run at once: the queue's maximum concurrency. */
+  readonly workers: number
+}
+
+export interface PlannerDeps extends Finishing {
+  readonly rules: JobRules
+  readonly queue: ChunkQueue
+  readonly objects: JobObjects
+  readonly resolveHost: ResolveHost
+}
+
+/** The answer to an accepted job: `202` over HTTP. */
+export interface JobAccepted {
+  readonly jobId: string
+  readonly state: 'queued'
+  readonly total: number
+  readonly chunks: number
+  /** The most requests the origin can ever see from this job at once: workers × concurrency. */
+  readonly maxOriginRequests: number
+  readonly statusUrl: string
+}
+
+/**
+ * Validates a job request (the fields of a download request, or a manifest in the bucket instead
+ * of `codes`), stores the job and sends its chunks to the queue. A chunk that cannot be queued
+ * is counted as `error` (`dead_letter`) at once, so the job still finishes with every code counted.
+ */
+export async function startJob(input: unknown, deps: PlannerDeps, statusUrlOf: (jobId: string) => string): Promise<JobAccepted> {
+  const { rules } = deps
+  const request = await withManifestCodes(input, deps)
+  const plan = await validateBatch(request, rules.batch, deps.resolveHost)
+  const jobId = randomUUID()
+  const messages = chunkMessages(jobId, plan, rules.chunkSize)
+  const maxOriginRequests = Math.min(rules.workers, messages.length) * plan.concurrency
+  const at = deps.now().toISOString()
+  await deps.store.create({
+    jobId,
+    total: plan.codes.length,
+    duplicates: plan.duplicates,
+    chunks: messages.length,
+    prefix: plan.prefix,
+    maxOriginRequests,
+    createdAt: at,
+  })
+  const unsent = await deps.queue.send(messages)
+  for (const message of unsent) {
+    const job = await deps.store.recordChunk(jobId, deadLetterOutcome(message, 'the chunk could not be queued'), at)
+    await finishIfComplete(job, deps)
+  }
+  return { jobId, state: 'queued', total: plan.codes.length, chunks: messages.length, maxOriginRequests, statusUrl: statusUrlOf(jobId) }
+}
+
+/** The request with its manifest's codes in place of `manifest`; a request without one as it is. */
+async function withManifestCodes(input: unknown, { rules, objects }: PlannerDeps): Promise<unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('manifest' in input)) return input
+  const { manifest, ...fields } = input as Record<string, unknown>
+  if ('codes' in fields) throw new ValidationError('give either codes or manifest, not both')
+  if (typeof manifest !== 'string') throw new ValidationError('manifest: must be the key of an object in the bucket')
+  const problem = manifestKeyProblem(manifest, rules.manifestPrefix)
+  if (problem !== undefined) throw new ValidationError(`manifest: ${problem}`)
+  let text: string | undefined
+  try {
+    text = await objects.readText(manifest, rules.maxManifestBytes)
+  } catch (error) {
+    if (error instanceof ObjectTooLarge) throw new ValidationError(`manifest: must be at most ${rules.maxManifestBytes} bytes`, { cause: error })
+    throw error
+  }
+  if (text === undefined) throw new ValidationError(`manifest: no object "${manifest}" in the bucket`)
+  return { ...fields, codes: parseManifest(text, rules.batch.maxCodes) }
+}
+
+function manifestKeyProblem(key: string, root: string): string | undefined {
+  if (!key.startsWith(root) || key.length === root.length) return `must be a key under "${root}"`
+  return keyPrefixProblem(key)
+}

@@ -1,0 +1,45 @@
+import type { DownloadFailure } from '../download/report.ts'
+import type { ChunkMessage } from './chunks.ts'
+import type { ChunkOutcome, JobStatus, NewJob } from './job.ts'
+
+/** A chunk of a job the store does not have (never created, or expired): it cannot be counted anywhere. */
+export class JobNotFound extends Error {
+  override readonly name = 'JobNotFound'
+}
+
+/** Where jobs and their chunks' outcomes are kept. */
+export interface JobStore {
+  create(job: NewJob): Promise<void>
+  /** The job, or undefined when there is none (or it has expired). */
+  get(jobId: string): Promise<JobStatus | undefined>
+  /** Marks a job running from now, once; later calls change nothing. Throws JobNotFound for an unknown job. */
+  markRunning(jobId: string, at: string): Promise<void>
+  /**
+   * Records a chunk's outcome and counts it into its job, exactly once: the first outcome
+   * recorded for a chunk is the one counted, whatever is recorded for it later (a redelivered or
+   * duplicate message). Returns the job as it stands after; throws JobNotFound for an unknown job.
+   */
+  recordChunk(jobId: string, outcome: ChunkOutcome, at: string): Promise<JobStatus>
+  /** Every failure recorded for the job's chunks, a page at a time, in chunk order. */
+  failuresOf(jobId: string): AsyncIterable<readonly DownloadFailure[]>
+  /** Marks a job done with its report, once; returns the job as it stands after. */
+  finish(jobId: string, reportKey: string, at: string): Promise<JobStatus>
+}
+
+/** The queue the chunks of jobs go through to the workers. */
+export interface ChunkQueue {
+  /** Sends the messages; resolves with those that could not be sent, after retries. */
+  send(messages: readonly ChunkMessage[]): Promise<readonly ChunkMessage[]>
+}
+
+/** An object larger than its reader accepts. */
+export class ObjectTooLarge extends Error {
+  override readonly name = 'ObjectTooLarge'
+}
+
+/** Objects in the bucket the planner reads manifests from and the workers write reports to. */
+export interface JobObjects {
+  /** The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`. */
+  readText(key: string, maxBytes: number): Promise<string | undefined>
+  writeText(key: string, text: string, contentType: string): Promise<void>
+}

@@ -1,0 +1,85 @@
+import { downloadBatch, type BatchDeps } from '../download/batch.ts'
+import type { RunControls } from '../download/engine.ts'
+import type { DownloadFailure, DownloadObserver } from '../download/report.ts'
+import { messageOf } from '../download/failures.ts'
+import { parseChunkMessage, type ChunkMessage } from './chunks.ts'
+import { JobNotFound } from './ports.ts'
+import { deadLetterOutcome, finishIfComplete, type Finishing } from './finish.ts'
+import type { JobStatus } from './job.ts'
+
+export interface WorkerDeps extends Finishing {
+  /** The download engine and the rules every chunk is held to, as any download request is. */
+  readonly batch: BatchDeps
+}
+
+/**
+ * A chunk the deadline cut short: not counted, so that its message is delivered again (its codes
+ * already stored are then found unchanged) or, after the queue's last try, dead-lettered.
+ */
+export class ChunkIncomplete extends Error {
+  override readonly name = 'ChunkIncomplete'
+}
+
+/** What became of a message: its chunk counted into its job, or dropped as belonging to no job. */
+export type ChunkCount =
+  | { readonly kind: 'counted'; readonly job: JobStatus; readonly chunk: number }
+  | { readonly kind: 'dropped'; readonly reason: string }
+
+/**
+ * Runs one chunk of a job through the download engine and counts its outcome into the job,
+ * exactly once: a chunk counted before (a duplicate or redelivered message) changes nothing. The
+ * worker that counts a job's last chunk writes its report and marks it done. A message that is
+ * not a chunk throws (it goes to the dead-letter queue); a chunk of no job is dropped, unrun.
+ */
+export async function runChunk(body: string, deps: WorkerDeps, controls: RunControls = {}): Promise<ChunkCount> {
+  const message = parseChunkMessage(body)
+  try {
+    await deps.store.markRunning(message.jobId, deps.now().toISOString())
+  } catch (error) {
+    if (error instanceof JobNotFound) return { kind: 'dropped', reason: error.message }
+    throw error
+  }
+  const failures: DownloadFailure[] = []
+  const observer: DownloadObserver = {
+    codeFinished(event) {
+      if (event.status !== 'ok') {
+        const { ms, ...failure } = event
+        void ms
+        failures.push(failure)
+      }
+      controls.observer?.codeFinished(event)
+    },
+    progress(done, total) {
+      controls.observer?.progress(done, total)
+    },
+  }
+  const { codes, baseUrl, concurrency, prefix, force } = message
+  const report = await downloadBatch({ codes, baseUrl, concurrency, prefix, force }, deps.batch, { ...controls, observer })
+  const cut = failures.filter((failure) => failure.reason === 'deadline').length
+  if (cut > 0) throw new ChunkIncomplete(`chunk ${message.chunk} of job ${message.jobId}: ${cut} codes cut short by the deadline`)
+  const { counter, unchanged, bytes } = report
+  const job = await deps.store.recordChunk(message.jobId, { chunk: message.chunk, counter, unchanged, bytes, failures }, deps.now().toISOString())
+  return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+}
+
+/**
+ * Counts a chunk that reached the dead-letter queue: every code `error` (`dead_letter`), unless
+ * the chunk was counted before it got there. A message that is not a chunk, or a chunk of no job,
+ * is dropped: there is nothing to count it into.
+ */
+export async function countDeadLetter(body: string, deps: Finishing): Promise<ChunkCount> {
+  let message: ChunkMessage
+  try {
+    message = parseChunkMessage(body)
+  } catch (error) {
+    return { kind: 'dropped', reason: messageOf(error) }
+  }
+  const why = 'the chunk kept failing and went to the dead-letter queue'
+  try {
+    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, why), deps.now().toISOString())
+    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+  } catch (error) {
+    if (error instanceof JobNotFound) return { kind: 'dropped', reason: error.message }
+    throw error
+  }
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { ValidationError } from '../../../lib/errors.ts'
+import { parseManifest } from '../../../lib/jobs/manifest.ts'
+
+describe('Function: parseManifest', () => {
+  it('reads one code per line, skipping blank lines and surrounding spaces', () => {
+    expect(parseManifest('cn\r\n\n  fr  \nde\n', 10)).toEqual(['cn', 'fr', 'de'])
+  })
+
+  it('reads a JSON array of codes', () => {
+    expect(parseManifest(' ["cn", "fr"] ', 10)).toEqual(['cn', 'fr'])
+  })
+
+  it('names the line of the first bad code', () => {
+    expect(() => parseManifest('cn\nfr\n\nde/../x\n', 10)).toThrow(new ValidationError('manifest line 4 "de/../x": may only contain letters, digits, ".", "_" and "-"'))
+  })
+
+  it('names the item of the first bad code in an array', () => {
+    expect(() => parseManifest('["cn", 7]', 10)).toThrow(new ValidationError('manifest[1]: must be a string'))
+  })
+
+  it('refuses more codes than a job may hold, an empty manifest, and a broken array', () => {
+    expect(() => parseManifest('a\nb\nc\n', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
+    expect(() => parseManifest('["a","b","c"]', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
+    expect(() => parseManifest('\n \n', 2)).toThrow(new ValidationError('manifest: holds no codes'))
+    expect(() => parseManifest('["a",', 2)).toThrow(/^manifest: starts with "\[" but is not a JSON array$/)
+  })
+})
