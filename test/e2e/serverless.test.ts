@@ -424,13 +424,19 @@ describe('serverless package --stage prod', () => {
     }
   })
 
-  it('puts POST /download behind an IAM authorizer and leaves the web routes public', () => {
+  it('puts POST /download and the jobs API behind an IAM authorizer and leaves the web routes public', () => {
     const authorization: Record<string, unknown> = Object.fromEntries(
       Object.values(template.Resources)
         .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
         .map((resource): [string, unknown] => [String(resource.Properties['RouteKey']), resource.Properties['AuthorizationType'] ?? 'NONE']),
     )
-    expect(authorization).toEqual({ 'GET /': 'NONE', 'GET /hello/{name}': 'NONE', 'POST /download': 'AWS_IAM' })
+    expect(authorization).toEqual({
+      'GET /': 'NONE',
+      'GET /hello/{name}': 'NONE',
+      'POST /download': 'AWS_IAM',
+      'POST /jobs': 'AWS_IAM',
+      'GET /jobs/{jobId}': 'AWS_IAM',
+    })
   })
 
   it('gives the deployed download function the deployed origin rules', () => {
@@ -452,12 +458,13 @@ describe('serverless package --stage prod', () => {
     expect(template.Resources['DownloadLambdaFunction']?.Properties['Role']).toEqual({ 'Fn::GetAtt': ['DownloadRole', 'Arn'] })
   })
 
-  it('wires download to POST /download and to a schedule that sends its own event with the operator\'s batch', () => {
+  it('wires the jobs function to POST /jobs and to a schedule that sends its own event with the operator\'s job', () => {
     const routes = Object.values(template.Resources)
       .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
       .map((resource) => resource.Properties['RouteKey'])
-    expect(routes.sort()).toEqual(['GET /', 'GET /hello/{name}', 'POST /download'])
+    expect(routes.sort()).toEqual(['GET /', 'GET /hello/{name}', 'GET /jobs/{jobId}', 'POST /download', 'POST /jobs'])
     const rule = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Events::Rule')
+    expect((rule?.Properties['Targets'] as { Arn: unknown }[])[0]?.Arn).toEqual({ 'Fn::GetAtt': ['JobsLambdaFunction', 'Arn'] })
     expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' })
     const target = (rule?.Properties['Targets'] as { Input?: string; InputTransformer: { InputTemplate: string; InputPathsMap: Record<string, string> } }[])[0]
     expect(target?.Input).toBeUndefined()
@@ -471,6 +478,87 @@ describe('serverless package --stage prod', () => {
       JSON.stringify(ruleEvent[String(InputPathsMap[name]).replace(/^\$\./, '')]),
     )
     expect(JSON.parse(sent)).toEqual({ version: '0', ...ruleEvent, detail: SCHEDULED_REQUEST })
+  })
+
+  it('runs jobs on a queue with a dead-letter queue, a visibility of six worker timeouts, and partial batch failures', () => {
+    const queue = template.Resources['JobsQueue']?.Properties as { VisibilityTimeout: number; RedrivePolicy: { deadLetterTargetArn: unknown; maxReceiveCount: number }; SqsManagedSseEnabled: boolean }
+    const worker = template.Resources['WorkerLambdaFunction']?.Properties as { Timeout: number; Role: unknown }
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 })
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout)
+    expect(queue.SqsManagedSseEnabled).toBe(true)
+    expect(template.Resources['JobsDeadLetterQueue']?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true })
+    const mappings = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping').map((resource) => resource.Properties)
+    expect(mappings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          EventSourceArn: { 'Fn::GetAtt': ['JobsQueue', 'Arn'] },
+          FunctionName: { 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] },
+          BatchSize: 5,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 10 },
+        }),
+        expect.objectContaining({
+          EventSourceArn: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] },
+          FunctionName: { 'Fn::GetAtt': ['DeadLettersLambdaFunction', 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+      ]),
+    )
+  })
+
+  it('keeps job state in an on-demand, encrypted table whose items expire', () => {
+    expect(template.Resources['JobsTable']?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    })
+  })
+
+  it('gives each function a role of its own, scoped to the resources it uses and never to *', () => {
+    type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown }
+    const policyOf = (role: string) =>
+      (template.Resources[role]?.Properties as { Policies: { PolicyDocument: { Statement: Statement[] } }[] }).Policies.flatMap(
+        (policy) => policy.PolicyDocument.Statement,
+      )
+    const summary = (role: string) =>
+      policyOf(role)
+        .filter((statement) => !statement.Action.every((action) => action.startsWith('logs:')))
+        .map((statement) => `${statement.Action.join(',')} on ${JSON.stringify(statement.Resource)}`)
+    for (const [fn, role] of [['Jobs', 'JobsRole'], ['JobStatus', 'JobStatusRole'], ['Worker', 'WorkerRole'], ['DeadLetters', 'DeadLettersRole']]) {
+      expect(template.Resources[`${fn}LambdaFunction`]?.Properties['Role']).toEqual({ 'Fn::GetAtt': [role, 'Arn'] })
+      const logs = policyOf(role!).filter((statement) => statement.Action.every((action) => action.startsWith('logs:')))
+      expect(JSON.stringify(logs.map((statement) => statement.Resource))).toContain(`log-group:/aws/lambda/imgpull-prod-${fn!.charAt(0).toLowerCase()}${fn!.slice(1)}:*`)
+    }
+    const table = JSON.stringify({ 'Fn::GetAtt': ['JobsTable', 'Arn'] })
+    expect(summary('JobStatusRole')).toEqual([`dynamodb:GetItem on ${table}`])
+    expect(summary('JobsRole')).toEqual([
+      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
+      `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
+      `s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/manifests/*' })}`,
+      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+    ])
+    expect(summary('WorkerRole')).toEqual([
+      `s3:PutObject,s3:AbortMultipartUpload,s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' })}`,
+      `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,
+      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
+      `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
+    ])
+    expect(summary('DeadLettersRole')).toEqual([
+      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
+      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+      `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${JSON.stringify({ 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] })}`,
+    ])
+    const everyResource = Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Role')
+      .flatMap((resource) => (resource.Properties as { Policies: { PolicyDocument: { Statement: Statement[] } }[] }).Policies)
+      .flatMap((policy) => policy.PolicyDocument.Statement)
+      .flatMap((statement) => [statement.Resource].flat())
+    expect(everyResource).not.toContain('*')
   })
 })
 
@@ -495,6 +583,12 @@ describe('stage local never leaves this machine', () => {
     expect(`${stdout}${stderr}`).toContain('the schedule is enabled (param scheduleEnabled) but param scheduleRequest names no codes')
   })
 
+  it('refuses a jobs queue whose visibility timeout is under six worker timeouts', async () => {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=jobsVisibilityTimeout=600'])
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('function worker: queue JobsQueue has a visibility timeout of 600 s, under 6 times the function\'s timeout of 120 s')
+  })
+
   it('refuses a schedule batch that is not JSON', async () => {
     const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=scheduleRequest={"codes":['])
     expect(code).not.toBe(0)
@@ -506,10 +600,12 @@ describe('npm start', () => {
   let started: NpmRun
   let dataDir: string
   let probeDir: string
-  const ports = { s3: 0, http: 0, lambda: 0 }
+  const ports = { s3: 0, sqs: 0, dynamoDb: 0, http: 0, lambda: 0 }
 
   beforeAll(async () => {
     ports.s3 = await freePort()
+    ports.sqs = await freePort()
+    ports.dynamoDb = await freePort()
     ports.http = await freePort()
     ports.lambda = await freePort()
     dataDir = await mkdtemp(join(tmpdir(), 'imgpull-start-s3-'))
@@ -517,6 +613,8 @@ describe('npm start', () => {
     probeDir = await mkdtemp(join(projectRoot, '.probe-'))
     started = runNpm('start', projectRoot, {
       IMGPULL_LOCAL_S3_PORT: String(ports.s3),
+      IMGPULL_LOCAL_SQS_PORT: String(ports.sqs),
+      IMGPULL_LOCAL_DYNAMODB_PORT: String(ports.dynamoDb),
       IMGPULL_HTTP_PORT: String(ports.http),
       IMGPULL_LAMBDA_PORT: String(ports.lambda),
       IMGPULL_LOCAL_S3_DIR: dataDir,
@@ -587,10 +685,13 @@ describe('npm start', () => {
     const second = runNpm('start', projectRoot, { IMGPULL_LOCAL_S3_PORT: String(ports.s3), IMGPULL_LOCAL_S3_DIR: dataDir })
     expect(await second.exit).toBe(1)
     const lines = second.output().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('npm warn'))
-    expect(lines).toEqual([`port ${ports.s3} (local S3) is already in use on 127.0.0.1: stop whatever holds it, or move it with IMGPULL_LOCAL_S3_PORT, IMGPULL_HTTP_PORT or IMGPULL_LAMBDA_PORT`])
+    expect(lines).toEqual([
+      `port ${ports.s3} (local S3) is already in use on 127.0.0.1: stop whatever holds it, or move it with IMGPULL_LOCAL_S3_PORT, ` +
+        'IMGPULL_LOCAL_SQS_PORT, IMGPULL_LOCAL_DYNAMODB_PORT, IMGPULL_HTTP_PORT or IMGPULL_LAMBDA_PORT',
+    ])
   })
 
-  it('stops the local S3, serverless-offline and esbuild on a SIGTERM to npm alone', async () => {
+  it('stops the local S3, SQS and DynamoDB, serverless-offline and esbuild on a SIGTERM to npm alone', async () => {
     const below = descendants(started.child.pid!)
     expect(below.map(commandLine)).toEqual(
       expect.arrayContaining([expect.stringContaining('scripts/start.ts'), expect.stringContaining('offline start'), expect.stringContaining('esbuild')]),
@@ -600,6 +701,8 @@ describe('npm start', () => {
     await until('every process below npm to end', () => below.every((pid) => !isRunning(pid)), 10_000)
     expect(await firstPortInUse([
       { port: ports.s3, what: 'local S3' },
+      { port: ports.sqs, what: 'local SQS' },
+      { port: ports.dynamoDb, what: 'local DynamoDB' },
       { port: ports.http, what: 'HTTP API' },
       { port: ports.lambda, what: 'Lambda endpoint' },
     ])).toBeUndefined()
