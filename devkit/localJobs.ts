@@ -28,6 +28,8 @@ export interface LocalQueues {
   readonly queueArn: string
   readonly deadLetterQueueUrl: string
   readonly deadLetterQueueArn: string
+  /** Messages in either queue not yet deleted: waiting, delayed, or taken and in flight. */
+  pending(): number
   close(): Promise<void>
 }
 
@@ -53,6 +55,11 @@ export async function startLocalQueues(port: number, settings: QueueSettings): P
     queueArn: jobs.queueArn,
     deadLetterQueueUrl: `${endpoint}/${LOCAL_ACCOUNT}/${LOCAL_JOBS.deadLetterQueue}`,
     deadLetterQueueArn: deadLetters.queueArn,
+    pending: () =>
+      [LOCAL_JOBS.queue, LOCAL_JOBS.deadLetterQueue].reduce((sum, name) => {
+        const { ready = [], delayed = [], inflight = [] } = server.inspectQueue(name)?.messages ?? {}
+        return sum + ready.length + delayed.length + inflight.length
+      }, 0),
     close: () => server.stop(),
   }
 }

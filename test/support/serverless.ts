@@ -45,7 +45,10 @@ export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3
 export interface Offline {
   readonly httpUrl: string
   readonly lambdaUrl: string
+  /** Stops it as Ctrl-C would. */
   stop(): Promise<void>
+  /** Kills it and everything it started at once, as a crashed host would. */
+  kill(): Promise<void>
 }
 
 /**
@@ -58,11 +61,16 @@ export interface OfflineOptions {
   readonly stage?: string
   /** `--param` overrides. */
   readonly params?: Record<string, string>
+  /** More environment, e.g. the local SQS and DynamoDB endpoints. */
+  readonly env?: Record<string, string>
+  /** Ports to listen on; free ones when left out. */
+  readonly httpPort?: number
+  readonly lambdaPort?: number
 }
 
-export async function startOffline({ localS3Endpoint, stage = 'local', params = {} }: OfflineOptions): Promise<Offline> {
-  const httpPort = await freePort()
-  const lambdaPort = await freePort()
+export async function startOffline({ localS3Endpoint, stage = 'local', params = {}, env = {}, ...ports }: OfflineOptions): Promise<Offline> {
+  const httpPort = ports.httpPort ?? (await freePort())
+  const lambdaPort = ports.lambdaPort ?? (await freePort())
   const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
   const child = spawn(
     process.execPath,
@@ -78,13 +86,15 @@ export async function startOffline({ localS3Endpoint, stage = 'local', params = 
       '--lambdaPort',
       `${lambdaPort}`,
     ],
-    { cwd: projectRoot, env: cliEnv(localS3Endpoint) },
+    // A process group of its own, so that a kill reaches the esbuild it starts too.
+    { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint), ...env }, detached: true },
   )
   await untilReady(child)
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
-    stop: () => stop(child),
+    stop: () => signalled(child, 'SIGTERM'),
+    kill: () => signalled(child, 'SIGKILL'),
   }
 }
 
@@ -101,10 +111,14 @@ function untilReady(child: ChildProcess): Promise<void> {
   })
 }
 
-function stop(child: ChildProcess): Promise<void> {
+function signalled(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
     child.on('exit', () => resolve())
-    child.kill('SIGTERM')
+    try {
+      process.kill(-(child.pid ?? 0), signal)
+    } catch {
+      child.kill(signal)
+    }
   })
 }

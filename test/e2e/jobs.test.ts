@@ -1,0 +1,199 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import type { ServerResponse } from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable } from '../../devkit/localJobs.ts'
+import { image, jpegBytes, stallHeaders, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
+import { offlineInvoker, startQueuePoller, type QueuePoller } from '../../devkit/queuePoller.ts'
+import { localJobsSettings, type LocalJobsSettings } from '../../devkit/serverlessConfig.ts'
+import type { JobStatus } from '../../lib/jobs/job.ts'
+import { startTestS3, type TestS3 } from '../support/localS3.ts'
+import { until } from '../support/processTree.ts'
+import { startOffline, type Offline } from '../support/serverless.ts'
+
+// The whole jobs path as `npm start` runs it: serverless-offline (stage local) over HTTP, the local
+// S3, SQS and DynamoDB servers, and the pollers standing in for Lambda's event source mappings.
+// Short timeouts, so that what AWS does in minutes (a redelivery, a dead letter) takes seconds:
+// the worker may run 6 s, a message is invisible for 8 s after it is taken, and a chunk goes to
+// the dead-letter queue after 2 deliveries.
+const WORKER_TIMEOUT_S = 6
+const QUEUE = { visibilityTimeoutSeconds: 8, maxReceiveCount: 2, deadLetterVisibilityTimeoutSeconds: 8 }
+const PARAMS = { workerTimeout: String(WORKER_TIMEOUT_S) }
+// A serverless-offline of its own build folder, beside the other end-to-end file's.
+const BUILD_FOLDER = '.esbuild/local-jobs-test'
+const FOREVER_MS = 10 * 60_000
+
+let s3: TestS3
+let queues: LocalQueues
+let table: LocalTable
+let offline: Offline
+let settings: LocalJobsSettings
+let sqs: SQSClient
+let pollers: QueuePoller[] = []
+let origin: OriginFixture | undefined
+
+function offlineOn(ports: { httpPort?: number; lambdaPort?: number } = {}): Promise<Offline> {
+  return startOffline({
+    localS3Endpoint: s3.endpoint,
+    params: PARAMS,
+    env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint, IMGPULL_BUILD_FOLDER: BUILD_FOLDER },
+    ...ports,
+  })
+}
+
+beforeAll(async () => {
+  s3 = await startTestS3('imgpull-local-images')
+  queues = await startLocalQueues(0, QUEUE)
+  table = await startLocalTable(0)
+  settings = await localJobsSettings('local', PARAMS)
+  offline = await offlineOn()
+  sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  const lambdaUrl = offline.lambdaUrl
+  pollers = [
+    startQueuePoller({
+      sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      batchSize: settings.worker.batchSize,
+      maxConcurrency: settings.worker.maxConcurrency,
+      invoke: offlineInvoker(lambdaUrl, settings.worker.functionName, settings.worker.timeoutSeconds * 1000 + 5000),
+    }),
+    startQueuePoller({
+      sqs,
+      queueUrl: queues.deadLetterQueueUrl,
+      queueArn: queues.deadLetterQueueArn,
+      batchSize: settings.deadLetters.batchSize,
+      maxConcurrency: settings.deadLetters.maxConcurrency,
+      invoke: offlineInvoker(lambdaUrl, settings.deadLetters.functionName, settings.deadLetters.timeoutSeconds * 1000 + 5000),
+    }),
+  ]
+}, 180_000)
+
+afterAll(async () => {
+  await Promise.all(pollers.map((poller) => poller.stop()))
+  await offline?.stop()
+  sqs?.destroy()
+  await Promise.all([s3?.close(), queues?.close(), table?.close()])
+})
+
+afterEach(async () => {
+  await origin?.close()
+  origin = undefined
+})
+
+async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> }
+}
+
+async function jobStatus(jobId: string): Promise<JobStatus> {
+  return (await (await fetch(`${offline.httpUrl}/jobs/${jobId}`)).json()) as JobStatus
+}
+
+async function untilDone(jobId: string, timeoutMs: number): Promise<JobStatus> {
+  let job: JobStatus | undefined
+  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs)
+  return job!
+}
+
+const sum = (job: JobStatus) => job.counter.ok + job.counter.not_found + job.counter.error
+
+describe('Jobs over HTTP, through the local stack', () => {
+  it('runs a 20 000-code job: every code counted once, one object per ok code, the origin never over maxOriginRequests', async () => {
+    const codes = Array.from({ length: 20_000 }, (_, i) => `j${i}`)
+    const pixel = jpegBytes(1, 300)
+    // Every 100th code is missing at the origin (404); every 500th, from the 250th, always fails (500).
+    const routes: Record<string, Behaviour> = {}
+    codes.forEach((code, i) => {
+      if (i % 100 === 0) return
+      routes[`/${code}.jpg`] = i % 500 === 250 ? status(500) : image(pixel)
+    })
+    origin = await startOrigin(routes)
+
+    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 8, prefix: 'flags/big/' })
+    expect(accepted.status).toBe(202)
+    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: settings.worker.maxConcurrency * 8 })
+    const job = await untilDone(String(accepted.json['jobId']), 240_000)
+
+    expect(job).toMatchObject({ total: 20_000, chunks: 200, chunksDone: 200, counter: { ok: 19_760, not_found: 200, error: 40 } })
+    expect(sum(job)).toBe(20_000)
+    expect(origin.maxInFlight).toBeLessThanOrEqual(Number(accepted.json['maxOriginRequests']))
+    expect((await s3.listKeys('flags/big/')).length).toBe(19_760)
+    const report = (await s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
+    expect(report).toHaveLength(1 + 240)
+    expect(report.filter((line) => line.includes(',error,http_500,3,500,'))).toHaveLength(40)
+  }, 300_000)
+
+  it('delivers again the chunks of a worker killed mid-chunk, and counts each code once', async () => {
+    const codes = Array.from({ length: 250 }, (_, i) => `k${i}`)
+    const pixel = jpegBytes(2, 300)
+    let firstHit: () => void = () => undefined
+    const reached = new Promise<void>((resolve) => (firstHit = resolve))
+    const routes: Record<string, Behaviour> = Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(pixel)]))
+    // The first request for k5 holds its chunk in the worker until the worker is killed.
+    routes['/k5.jpg'] = (res: ServerResponse, req, hit, later) => {
+      if (hit > 1) return image(pixel)(res, req, hit, later)
+      firstHit()
+    }
+    origin = await startOrigin(routes)
+
+    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/killed/' })
+    await reached
+    const ports = { httpPort: Number(new URL(offline.httpUrl).port), lambdaPort: Number(new URL(offline.lambdaUrl).port) }
+    await offline.kill()
+    offline = await offlineOn(ports)
+    const job = await untilDone(String(accepted.json['jobId']), 90_000)
+
+    expect(job).toMatchObject({ chunks: 3, chunksDone: 3, counter: { ok: 250, not_found: 0, error: 0 } })
+    expect(origin.requests.filter((path) => path === '/k5.jpg')).toHaveLength(2)
+    expect((await s3.listKeys('flags/killed/')).length).toBe(250)
+  }, 180_000)
+
+  it('counts a chunk sent twice once', async () => {
+    const codes = Array.from({ length: 150 }, (_, i) => `t${i}`)
+    origin = await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(3, 300))])))
+    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/twice/' })
+    const jobId = String(accepted.json['jobId'])
+    const done = await untilDone(jobId, 60_000)
+
+    // The same chunk again, twice, as a retried SendMessageBatch could have sent it.
+    const chunk = { jobId, chunk: 0, codes: codes.slice(0, 100), baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/twice/', force: false }
+    for (let copy = 0; copy < 2; copy += 1) await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: JSON.stringify(chunk) }))
+    await until('the copies to be run and deleted', () => queues.pending() === 0, 60_000)
+
+    const after = await jobStatus(jobId)
+    expect(after).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 150, not_found: 0, error: 0 }, finishedAt: done.finishedAt })
+    // The copies were run (their images found unchanged) and counted nowhere.
+    expect(origin.requests.length).toBe(150 + 200)
+  }, 120_000)
+
+  it('sends a chunk that keeps failing to the dead-letter queue, counts its codes error, and finishes the job', async () => {
+    // Origins that never answer: every delivery of the chunk runs out of time and is left for another.
+    origin = await startOrigin({ '/stuck1.jpg': stallHeaders(FOREVER_MS, image(jpegBytes(4))), '/stuck2.jpg': stallHeaders(FOREVER_MS, image(jpegBytes(5))) })
+    const accepted = await post('/jobs', { codes: ['stuck1', 'stuck2'], baseUrl: origin.baseUrl, prefix: 'flags/poison/' })
+    const job = await untilDone(String(accepted.json['jobId']), 90_000)
+
+    expect(job).toMatchObject({ chunks: 1, chunksDone: 1, counter: { ok: 0, not_found: 0, error: 2 } })
+    const report = (await s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
+    expect(report).toContain('stuck1,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
+    // Delivered as many times as the queue allows before its dead-letter queue took it.
+    expect(origin.requests.filter((path) => path === '/stuck1.jpg').length).toBe(QUEUE.maxReceiveCount)
+  }, 120_000)
+
+  it('answers bad job requests with 400 or 404 and a JSON message', async () => {
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'manifests/bad.txt', Body: 'cn\nfr\n<script>\n' }))
+    const tooMany = Array.from({ length: 100_001 }, (_, i) => i.toString(36))
+
+    expect(await post('/jobs', { manifest: 'manifests/bad.txt', codes: ['cn'] })).toEqual({ status: 400, json: { message: 'give either codes or manifest, not both' } })
+    expect(await post('/jobs', { manifest: 'manifests/none.txt' })).toEqual({ status: 400, json: { message: 'manifest: no object "manifests/none.txt" in the bucket' } })
+    expect(await post('/jobs', { manifest: 'manifests/bad.txt' })).toEqual({
+      status: 400,
+      json: { message: 'manifest line 3 "<script>": may only contain letters, digits, ".", "_" and "-"' },
+    })
+    expect(await post('/jobs', { codes: tooMany })).toEqual({ status: 400, json: { message: 'codes: must hold at most 100000 codes' } })
+    const unknown = await fetch(`${offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
+    expect([unknown.status, await unknown.json()]).toEqual([404, { message: 'no job 00000000-0000-4000-8000-000000000000 (jobs expire some days after they finish)' }])
+    const malformed = await fetch(`${offline.httpUrl}/jobs/not-a-job`)
+    expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'jobId: must be the id POST /jobs answered (a lower-case UUID)' }])
+  })
+})
