@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { ValidationError } from '../errors.ts'
+import { objectKey } from '../download/keys.ts'
 import type { DownloadPlan } from '../download/request.ts'
 
 /**
@@ -18,14 +19,21 @@ export interface ChunkMessage {
   readonly force: boolean
 }
 
-/** The job's codes cut into messages of at most `chunkSize` codes. */
+/**
+ * The job's codes cut into messages of at most `chunkSize` codes, in the order of their keys: each
+ * chunk is then one narrow range of keys, which one listing of the bucket covers (the look-up
+ * of stored copies), rather than a spread that would need a look-up per key.
+ */
 export function chunkMessages(jobId: string, plan: DownloadPlan, chunkSize: number): ChunkMessage[] {
+  const keyed = plan.codes.map((code) => ({ code, key: objectKey(plan.prefix, code) }))
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  const codes = keyed.map(({ code }) => code)
   const messages: ChunkMessage[] = []
-  for (let start = 0; start < plan.codes.length; start += chunkSize) {
+  for (let start = 0; start < codes.length; start += chunkSize) {
     messages.push({
       jobId,
       chunk: messages.length,
-      codes: plan.codes.slice(start, start + chunkSize),
+      codes: codes.slice(start, start + chunkSize),
       baseUrl: plan.baseUrl,
       concurrency: plan.concurrency,
       prefix: plan.prefix,

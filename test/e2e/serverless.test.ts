@@ -493,7 +493,7 @@ describe('serverless package --stage prod', () => {
         expect.objectContaining({
           EventSourceArn: { 'Fn::GetAtt': ['JobsQueue', 'Arn'] },
           FunctionName: { 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] },
-          BatchSize: 5,
+          BatchSize: 1,
           FunctionResponseTypes: ['ReportBatchItemFailures'],
           ScalingConfig: { MaximumConcurrency: 10 },
         }),

@@ -4,7 +4,15 @@ import { chunkMessages, parseChunkMessage } from '../../../lib/jobs/chunks.ts'
 const plan = { codes: ['a', 'b', 'c', 'd', 'e'], duplicates: 0, baseUrl: 'https://img.example', concurrency: 4, prefix: 'flags/', force: false }
 
 describe('Function: chunkMessages', () => {
-  it('cuts the codes into numbered chunks that each carry the download fields', () => {
+  it('cuts the codes, in the order of their keys, into numbered chunks that each carry the download fields', () => {
+    const messages = chunkMessages('job-1', { ...plan, codes: ['b10', 'B2', 'a', 'b1'] }, 2)
+    expect(messages.map((message) => message.codes)).toEqual([
+      ['a', 'b1'],
+      ['b10', 'B2'],
+    ])
+  })
+
+  it('numbers the chunks and gives each the download fields', () => {
     const messages = chunkMessages('job-1', plan, 2)
     expect(messages.map((message) => [message.chunk, message.codes])).toEqual([
       [0, ['a', 'b']],
