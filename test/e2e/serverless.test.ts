@@ -681,6 +681,32 @@ describe('npm start', () => {
     expect(await (await fetch(`http://127.0.0.1:${ports.http}/hello/still`)).text()).toBe('<h1>hello, still!</h1>')
   })
 
+  it('runs a job through its local queue, table and pollers, from POST /jobs to the report', async () => {
+    const codes = Array.from({ length: 120 }, (_, i) => `s${i}`)
+    const origin = await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(7, 300))])))
+    try {
+      const response = await fetch(`http://127.0.0.1:${ports.http}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ codes: [...codes, 'absent'], baseUrl: origin.baseUrl, prefix: 'flags/started-job/' }),
+      })
+      expect(response.status).toBe(202)
+      const { jobId, statusUrl } = (await response.json()) as { jobId: string; statusUrl: string }
+      expect(statusUrl).toBe(`http://127.0.0.1:${ports.http}/jobs/${jobId}`)
+      type Job = { state: string; counter: unknown; reportKey: string }
+      let job: Job | undefined
+      await until('the job to be done', async () => {
+        job = (await (await fetch(statusUrl)).json()) as Job
+        return job.state === 'done'
+      }, 60_000)
+      expect(job?.counter).toEqual({ ok: 120, not_found: 1, error: 0 })
+      const report = await fetch(`http://127.0.0.1:${ports.s3}/imgpull-local-images/${job?.reportKey}`)
+      expect(await report.text()).toBe('code,status,reason,attempts,httpStatus,message\nabsent,not_found,not_found,1,404,not found\n')
+    } finally {
+      await origin.close()
+    }
+  })
+
   it('says in one line which port is taken when started twice', async () => {
     const second = runNpm('start', projectRoot, { IMGPULL_LOCAL_S3_PORT: String(ports.s3), IMGPULL_LOCAL_S3_DIR: dataDir })
     expect(await second.exit).toBe(1)

@@ -33,6 +33,18 @@ describe('Function: multiTriggerHandler', () => {
     })
   })
 
+  it('answers with the status a function names, takes what it picks from the event, and tells the core where the request was sent', async () => {
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
+    const accepted = multiTriggerHandler(async (input, { httpOrigin }) => ({ input, httpOrigin }), {
+      maxBodyBytes: 1024,
+      httpStatus: 202,
+      httpInput: (event) => ({ path: event.rawPath }),
+    })
+    const proxied = { ...httpEvent, headers: { ...httpEvent.headers, host: 'api.example.com', 'x-forwarded-proto': 'https' } }
+    expect(await accepted(proxied, context)).toMatchObject({ statusCode: 202, body: JSON.stringify({ input: { path: '/download' }, httpOrigin: 'https://api.example.com' }) })
+    expect(await accepted({ codes: [] }, context)).toEqual({ input: { codes: [] } })
+  })
+
   it('decodes a base64 body', async () => {
     const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const encoded = { ...httpEvent, isBase64Encoded: true, body: Buffer.from('{"codes":["a"]}').toString('base64') }
