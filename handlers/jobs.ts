@@ -10,8 +10,8 @@ const jobs = composeJobs(config)
 const { logger, metrics } = createTelemetry(config.download)
 
 export const handler = multiTriggerHandler(
-  async (input, { httpOrigin, trigger }) => {
-    const accepted = await jobs.start(input, (jobId) => `${httpOrigin ?? ''}/jobs/${jobId}`)
+  async (input, { httpOrigin, trigger, eventId }) => {
+    const accepted = await jobs.start(input, (jobId) => `${httpOrigin ?? ''}/jobs/${jobId}`, eventId)
     logger.info('job accepted', { trigger, ...accepted })
     return accepted
   },

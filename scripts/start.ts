@@ -112,8 +112,9 @@ const pollers: QueuePoller[] = [
 
 async function stopAll(signal: NodeJS.Signals): Promise<number> {
   stopping = true
-  signalGroup(offline, signal)
+  // The pollers first: an invocation in flight finishes, and its messages are deleted or left as it says.
   await Promise.all(pollers.map((poller) => poller.stop()))
+  signalGroup(offline, signal)
   const stopped = await Promise.race([exited(offline).then(() => true), sleep(OFFLINE_STOP_MS, false)])
   if (!stopped) signalGroup(offline, 'SIGKILL')
   sqs.destroy()

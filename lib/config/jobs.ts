@@ -21,8 +21,11 @@ export interface JobsConfig {
 
 export const DEFAULT_MAX_JOB_CODES = 100_000
 export const DEFAULT_CHUNK_SIZE = 100
-// A chunk's failures are kept in one DynamoDB item (400 KB); 1000 bounded failures fit.
-export const MAX_CHUNK_SIZE = 1000
+// A chunk's failures are kept in one DynamoDB item (400 KB); 500 bounded failures fit with room.
+export const MAX_CHUNK_SIZE = 500
+// The job's item holds the set of its counted chunks (about 4 bytes each) and is rewritten with
+// every chunk counted: this many keeps it near 40 KB, far below DynamoDB's 400 KB per item.
+export const MAX_CHUNKS_PER_JOB = 10_000
 export const DEFAULT_WORKER_CONCURRENCY = 10
 export const DEFAULT_MANIFEST_PREFIX = 'manifests/'
 export const DEFAULT_REPORT_PREFIX = 'reports/'
@@ -36,6 +39,10 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 export function loadJobsConfig(env: Env = process.env): JobsConfig {
   const download = loadDownloadConfig(env)
   const maxJobCodes = integerInRange(env, 'MAX_JOB_CODES', DEFAULT_MAX_JOB_CODES, 1, 1_000_000)
+  const chunkSize = integerInRange(env, 'CHUNK_SIZE', DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE)
+  if (Math.ceil(maxJobCodes / chunkSize) > MAX_CHUNKS_PER_JOB) {
+    throw new ConfigError('CHUNK_SIZE', `must be at least ${Math.ceil(maxJobCodes / MAX_CHUNKS_PER_JOB)} for MAX_JOB_CODES ${maxJobCodes} (at most ${MAX_CHUNKS_PER_JOB} chunks a job), got ${chunkSize}`)
+  }
   return Object.freeze({
     download,
     tableName: requiredString(env, 'JOBS_TABLE'),
@@ -47,7 +54,7 @@ export function loadJobsConfig(env: Env = process.env): JobsConfig {
       batch: Object.freeze({ ...download.rules, maxCodes: maxJobCodes }),
       manifestPrefix: prefix(env, 'MANIFEST_PREFIX', DEFAULT_MANIFEST_PREFIX),
       maxManifestBytes: MAX_MANIFEST_BYTES,
-      chunkSize: integerInRange(env, 'CHUNK_SIZE', DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE),
+      chunkSize,
       workers: integerInRange(env, 'WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 1, 1000),
     }),
     reportPrefix: prefix(env, 'REPORT_PREFIX', DEFAULT_REPORT_PREFIX),

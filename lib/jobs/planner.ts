@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { ValidationError } from '../errors.ts'
 import { validateBatch } from '../download/batch.ts'
 import { keyPrefixProblem, type RequestRules } from '../download/request.ts'
@@ -44,11 +44,19 @@ export interface JobAccepted {
  * of `codes`), stores the job and sends its chunks to the queue. A chunk that cannot be queued
  * is counted as `error` (`dead_letter`) at once, so the job still finishes with every code counted.
  */
-export async function startJob(input: unknown, deps: PlannerDeps, statusUrlOf: (jobId: string) => string): Promise<JobAccepted> {
+export async function startJob(
+  input: unknown,
+  deps: PlannerDeps,
+  statusUrlOf: (jobId: string) => string,
+  requestId?: string,
+): Promise<JobAccepted> {
   const { rules } = deps
   const request = await withManifestCodes(input, deps)
   const plan = await validateBatch(request, rules.batch, deps.resolveHost)
-  const jobId = randomUUID()
+  // One request, one job: a request retried with its id (a schedule's event, which Lambda delivers
+  // again when an asynchronous invocation fails) finds its job and queues its chunks again, which
+  // counts nothing twice, rather than starting a second job beside a half-queued first.
+  const jobId = requestId === undefined ? randomUUID() : jobIdOf(requestId)
   const messages = chunkMessages(jobId, plan, rules.chunkSize)
   const maxOriginRequests = Math.min(rules.workers, messages.length) * plan.concurrency
   const at = deps.now().toISOString()
@@ -62,8 +70,9 @@ export async function startJob(input: unknown, deps: PlannerDeps, statusUrlOf: (
     createdAt: at,
   })
   const unsent = await deps.queue.send(messages)
-  for (const message of unsent) {
-    const job = await deps.store.recordChunk(jobId, deadLetterOutcome(message, 'the chunk could not be queued'), at)
+  const why = `the chunk could not be queued${unsent.reason === undefined ? '' : `: ${unsent.reason}`}`
+  for (const message of unsent.messages) {
+    const job = await deps.store.recordChunk(jobId, deadLetterOutcome(message, why), at)
     await finishIfComplete(job, deps)
   }
   return { jobId, state: 'queued', total: plan.codes.length, chunks: messages.length, maxOriginRequests, statusUrl: statusUrlOf(jobId) }
@@ -86,6 +95,13 @@ async function withManifestCodes(input: unknown, { rules, objects }: PlannerDeps
   }
   if (text === undefined) throw new ValidationError(`manifest: no object "${manifest}" in the bucket`)
   return { ...fields, codes: parseManifest(text, rules.batch.maxCodes) }
+}
+
+/** A UUID (version 5 layout) made from a request's id: the same id, the same job. */
+function jobIdOf(requestId: string): string {
+  const hex = createHash('sha256').update(`imgpull-job:${requestId}`).digest('hex')
+  const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
 function manifestKeyProblem(key: string, root: string): string | undefined {

@@ -9,9 +9,12 @@ export class JobNotFound extends Error {
 
 /** Where jobs and their chunks' outcomes are kept. */
 export interface JobStore {
-  create(job: NewJob): Promise<void>
+  /** Stores a new job; false, changing nothing, when a job of that id is stored already. */
+  create(job: NewJob): Promise<boolean>
   /** The job, or undefined when there is none (or it has expired). */
   get(jobId: string): Promise<JobStatus | undefined>
+  /** Whether an outcome of the chunk is recorded already (it is then counted, or its count completes when recorded again). */
+  chunkRecorded(jobId: string, chunk: number): Promise<boolean>
   /** Marks a job running from now, once; later calls change nothing. Throws JobNotFound for an unknown job. */
   markRunning(jobId: string, at: string): Promise<void>
   /**
@@ -22,14 +25,20 @@ export interface JobStore {
   recordChunk(jobId: string, outcome: ChunkOutcome, at: string): Promise<JobStatus>
   /** Every failure recorded for the job's chunks, a page at a time, in chunk order. */
   failuresOf(jobId: string): AsyncIterable<readonly DownloadFailure[]>
-  /** Marks a job done with its report, once; returns the job as it stands after. */
+  /** Marks a job done with its report, once, and sets it to expire some days from now; returns the job as it stands after. */
   finish(jobId: string, reportKey: string, at: string): Promise<JobStatus>
+}
+
+/** What could not be sent, after retries, and why. */
+export interface Unsent {
+  readonly messages: readonly ChunkMessage[]
+  readonly reason?: string
 }
 
 /** The queue the chunks of jobs go through to the workers. */
 export interface ChunkQueue {
   /** Sends the messages; resolves with those that could not be sent, after retries. */
-  send(messages: readonly ChunkMessage[]): Promise<readonly ChunkMessage[]>
+  send(messages: readonly ChunkMessage[]): Promise<Unsent>
 }
 
 /** An object larger than its reader accepts. */

@@ -9,6 +9,6 @@ export async function jobStatusOf(input: unknown, store: JobStore): Promise<JobS
     throw new ValidationError('jobId: must be the id POST /jobs answered (a lower-case UUID)')
   }
   const job = await store.get(jobId)
-  if (job === undefined) throw new ClientError(404, `no job ${jobId} (jobs expire some days after they finish)`)
+  if (job === undefined) throw new ClientError(404, `no job ${jobId} (jobs are kept some days after they finish, then removed)`)
   return job
 }

@@ -1,6 +1,7 @@
 import { downloadBatch, type BatchDeps } from '../download/batch.ts'
 import type { RunControls } from '../download/engine.ts'
-import type { DownloadFailure, DownloadObserver } from '../download/report.ts'
+import { ValidationError } from '../errors.ts'
+import type { DownloadFailure, DownloadObserver, DownloadReport } from '../download/report.ts'
 import { messageOf } from '../download/failures.ts'
 import { parseChunkMessage, type ChunkMessage } from './chunks.ts'
 import { JobNotFound } from './ports.ts'
@@ -39,6 +40,12 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
     if (error instanceof JobNotFound) return { kind: 'dropped', reason: error.message }
     throw error
   }
+  // A chunk whose outcome is recorded (a copy, or a delivery after a worker died past its first
+  // write) is not run again; recording it again counts the first outcome, if that count was lost.
+  if (await deps.store.chunkRecorded(message.jobId, message.chunk)) {
+    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, 'recorded before'), deps.now().toISOString())
+    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+  }
   const failures: DownloadFailure[] = []
   const observer: DownloadObserver = {
     codeFinished(event) {
@@ -54,7 +61,16 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
     },
   }
   const { codes, baseUrl, concurrency, prefix, force } = message
-  const report = await downloadBatch({ codes, baseUrl, concurrency, prefix, force }, deps.batch, { ...controls, observer })
+  let report: DownloadReport
+  try {
+    report = await downloadBatch({ codes, baseUrl, concurrency, prefix, force }, deps.batch, { ...controls, observer })
+  } catch (error) {
+    // A chunk the rules refuse (its origin no longer allowed, or resolving to a private address)
+    // is refused the same way on every delivery: counted at once, not left to the dead-letter queue.
+    if (!(error instanceof ValidationError)) throw error
+    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, `the chunk was refused: ${error.message}`), deps.now().toISOString())
+    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+  }
   const cut = failures.filter((failure) => failure.reason === 'deadline').length
   if (cut > 0) throw new ChunkIncomplete(`chunk ${message.chunk} of job ${message.jobId}: ${cut} codes cut short by the deadline`)
   const { counter, unchanged, bytes } = report

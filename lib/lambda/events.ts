@@ -10,7 +10,7 @@ export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 
 }
 
 /** Whether a Lambda event is an EventBridge schedule's event; its `detail` holds any batch it carries. */
-export function isScheduledEvent(event: unknown): event is { readonly detail?: unknown } {
+export function isScheduledEvent(event: unknown): event is { readonly id?: unknown; readonly detail?: unknown } {
   if (typeof event !== 'object' || event === null) return false
   const record = event as Record<string, unknown>
   return record['source'] === 'aws.events' && record['detail-type'] === 'Scheduled Event'

@@ -14,4 +14,6 @@ export interface Invocation {
   readonly trigger: Trigger
   /** For an HTTP request, the scheme and host it was sent to, to build links back to the API. */
   readonly httpOrigin?: string
+  /** For a schedule, its event's id: the same when Lambda delivers the event again after a failed run. */
+  readonly eventId?: string
 }

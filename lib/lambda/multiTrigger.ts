@@ -19,6 +19,7 @@ interface Triggered {
   readonly input: unknown
   readonly trigger: Trigger
   readonly httpOrigin?: string
+  readonly eventId?: string
 }
 
 /** The request an event carries: an HTTP body, a schedule's detail, or a direct invoke's event itself. */
@@ -45,7 +46,13 @@ function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown
       request.internal.trigger = trigger
       if (!triggers.includes(trigger)) throw new ValidationError(`this function is not started by ${trigger} events`)
       const httpOrigin = isHttpApiEvent(request.event) ? originOf(request.event) : undefined
-      request.event = { input: inputOf(request.event, options), trigger, ...(httpOrigin === undefined ? {} : { httpOrigin }) } satisfies Triggered
+      const eventId = isScheduledEvent(request.event) && typeof request.event.id === 'string' ? request.event.id : undefined
+      request.event = {
+        input: inputOf(request.event, options),
+        trigger,
+        ...(httpOrigin === undefined ? {} : { httpOrigin }),
+        ...(eventId === undefined ? {} : { eventId }),
+      } satisfies Triggered
     },
     after: (request) => {
       if (request.internal.trigger === 'http') request.response = jsonResponse(httpStatus, request.response)
@@ -83,8 +90,8 @@ export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, opti
   const handler = middy<unknown, unknown, Error, Context, TriggerState>(
     // The trigger adapter's `before` has turned the event into a Triggered by now.
     (event: unknown, context: Context, { signal }: { signal: AbortSignal }) => {
-      const { input, trigger, httpOrigin } = event as Triggered
-      return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger, ...(httpOrigin === undefined ? {} : { httpOrigin }) })
+      const { input, trigger, ...about } = event as Triggered
+      return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger, ...about })
     },
   )
   for (const middleware of options.outer ?? []) handler.use(middleware as MiddlewareObj<unknown, unknown, Error, Context, TriggerState>)

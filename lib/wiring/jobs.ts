@@ -18,7 +18,8 @@ import { downloadDeps, type WiringOverrides } from './download.ts'
 
 /** The jobs core bound to its adapters: one object per function's needs, built once per container. */
 export interface Jobs {
-  start(input: unknown, statusUrlOf: (jobId: string) => string): Promise<JobAccepted>
+  /** `requestId`, when the request has one that stays the same on a retry, makes one job of its retries. */
+  start(input: unknown, statusUrlOf: (jobId: string) => string, requestId?: string): Promise<JobAccepted>
   status(input: unknown): Promise<JobStatus>
   runChunk(body: string, controls?: RunControls): Promise<ChunkCount>
   countDeadLetter(body: string): Promise<ChunkCount>
@@ -45,7 +46,7 @@ export function composeJobs(config: JobsConfig, overrides: JobsOverrides = {}): 
   let worker: WorkerDeps | undefined
   const download = () => downloadDeps(config.download, { ...overrides, s3Client })
   return {
-    start(input, statusUrlOf) {
+    start(input, statusUrlOf, requestId) {
       planner ??= {
         ...finishing,
         rules: config.rules,
@@ -53,7 +54,7 @@ export function composeJobs(config: JobsConfig, overrides: JobsOverrides = {}): 
         objects,
         resolveHost: download().resolveHost,
       }
-      return startJob(input, planner, statusUrlOf)
+      return startJob(input, planner, statusUrlOf, requestId)
     },
     status: (input) => jobStatusOf(input, store),
     runChunk(body, controls) {

@@ -483,7 +483,7 @@ describe('serverless package --stage prod', () => {
   it('runs jobs on a queue with a dead-letter queue, a visibility of six worker timeouts, and partial batch failures', () => {
     const queue = template.Resources['JobsQueue']?.Properties as { VisibilityTimeout: number; RedrivePolicy: { deadLetterTargetArn: unknown; maxReceiveCount: number }; SqsManagedSseEnabled: boolean }
     const worker = template.Resources['WorkerLambdaFunction']?.Properties as { Timeout: number; Role: unknown }
-    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 })
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 })
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout)
     expect(queue.SqsManagedSseEnabled).toBe(true)
     expect(template.Resources['JobsDeadLetterQueue']?.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true })
@@ -539,8 +539,11 @@ describe('serverless package --stage prod', () => {
       `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
       `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
       `s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/manifests/*' })}`,
+      `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,
       `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
     ])
+    const listings = policyOf('JobsRole').filter((statement) => statement.Action.includes('s3:ListBucket'))
+    expect(listings.map((statement) => statement.Condition)).toEqual([{ StringLike: { 's3:prefix': 'manifests/*' } }])
     expect(summary('WorkerRole')).toEqual([
       `s3:PutObject,s3:AbortMultipartUpload,s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' })}`,
       `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,

@@ -114,7 +114,8 @@ describe('Jobs through the local DynamoDB, SQS and S3', () => {
     expect(dead).toMatchObject({ kind: 'counted', job: { state: 'done', counter: { ok: 10, not_found: 0, error: 2 } } })
     expect(notAChunk).toMatchObject({ kind: 'dropped' })
     const report = (await servers.s3.getObject(`reports/${accepted.jobId}.csv`))?.body.toString() ?? ''
-    expect(report).toContain('p10,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
+    // Chunks are cut in key order: p0, p1, p10, p11, p2 … p7, then p8, p9.
+    expect(report).toContain('p9,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
   })
 
   it('starts a job from a manifest in the bucket, and names the line of a bad code in one', async () => {
@@ -154,6 +155,43 @@ describe('Jobs through the local DynamoDB, SQS and S3', () => {
     const accepted = await jobs.start({ codes, prefix: 'flags/unqueued/' }, (id) => id)
 
     expect(await jobs.status({ jobId: accepted.jobId })).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 0, not_found: 0, error: 15 } })
+    expect(origin.requests).toEqual([])
+    const report = (await servers.s3.getObject(`reports/${accepted.jobId}.csv`))?.body.toString() ?? ''
+    expect(report).toMatch(/^q0,error,dead_letter,0,,the chunk could not be queued: .*(QueueDoesNotExist|NonExistentQueue)/m)
+  })
+
+  it('makes one job of a request retried with its id, queueing its chunks again and counting each once', async () => {
+    const codes = Array.from({ length: 15 }, (_, i) => `r${i}`)
+    const origin = servers.track(await originOf(codes))
+    const jobs = jobsFor(origin)
+
+    const first = await jobs.start({ codes, prefix: 'flags/retried/' }, (id) => id, 'schedule-event-1')
+    const retried = await jobs.start({ codes, prefix: 'flags/retried/' }, (id) => id, 'schedule-event-1')
+    const other = await jobs.start({ codes, prefix: 'flags/retried/' }, (id) => id, 'schedule-event-2')
+    const messages = await takeAll()
+    for (const message of messages) await jobs.runChunk(message.Body ?? '')
+
+    expect(retried.jobId).toBe(first.jobId)
+    expect(other.jobId).not.toBe(first.jobId)
+    expect(messages).toHaveLength(6)
+    expect(await jobs.status({ jobId: first.jobId })).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 15, not_found: 0, error: 0 } })
+    // Each image fetched once per job: the second copy of a chunk was recorded already.
+    expect(origin.requests).toHaveLength(30)
+  })
+
+  it('counts at once a chunk the rules refuse, rather than leaving it to the dead-letter queue', async () => {
+    const origin = servers.track(await originOf(['a']))
+    const jobs = jobsFor(origin)
+    const accepted = await jobs.start({ codes: ['a', 'b'], prefix: 'flags/refused/' }, (id) => id)
+    const [message] = await takeAll()
+    // The same chunk, as a message that names an origin the rules do not allow.
+    const tampered = { ...(JSON.parse(message?.Body ?? '{}') as Record<string, unknown>), baseUrl: 'http://10.1.2.3' }
+
+    const counted = await jobs.runChunk(JSON.stringify(tampered))
+
+    expect(counted).toMatchObject({ kind: 'counted', job: { state: 'done', counter: { ok: 0, not_found: 0, error: 2 } } })
+    const report = (await servers.s3.getObject(`reports/${accepted.jobId}.csv`))?.body.toString() ?? ''
+    expect(report).toContain('a,error,dead_letter,0,,"the chunk was refused: baseUrl: host ""10.1.2.3"" is not in ALLOWED_HOSTS"')
     expect(origin.requests).toEqual([])
   })
 })

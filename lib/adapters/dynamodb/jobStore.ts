@@ -46,13 +46,27 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
 
   return {
     async create(job) {
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...jobKey(job.jobId), ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            // A job that never finishes still expires, counted from its creation.
+            Item: { ...jobKey(job.jobId), ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        return true
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false
+        throw error
+      }
+    },
+
+    async chunkRecorded(jobId, chunk) {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: chunkKey(jobId, chunk), ConsistentRead: true, ProjectionExpression: 'pk' }),
       )
+      return Item !== undefined
     },
 
     get: read,
@@ -141,9 +155,10 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         new UpdateCommand({
           TableName: tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET finishedAt = if_not_exists(finishedAt, :at), reportKey = if_not_exists(reportKey, :reportKey), updatedAt = :at',
+          UpdateExpression:
+            'SET finishedAt = if_not_exists(finishedAt, :at), reportKey = if_not_exists(reportKey, :reportKey), updatedAt = :at, expiresAt = :expiresAt',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at, ':reportKey': reportKey },
+          ExpressionAttributeValues: { ':at': at, ':reportKey': reportKey, ':expiresAt': expiresAt(at) },
           ReturnValues: 'ALL_NEW',
         }),
       )

@@ -3,35 +3,46 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChunkMessage } from '../../jobs/chunks.ts'
 import type { ChunkQueue } from '../../jobs/ports.ts'
 
-// SQS takes at most ten messages per SendMessageBatch.
+// SQS takes at most ten messages, and 256 KiB of bodies, per SendMessageBatch (a larger batch is
+// refused whole as BatchRequestTooLong); a chunk of 500 of the longest codes is 66 KB.
 const BATCH_ENTRIES = 10
+const BATCH_BYTES = 256 * 1024
 // Entries SQS reports as Failed (throttled, internal error) are sent again this many times.
 const RESEND_ROUNDS = 3
 const RESEND_BASE_DELAY_MS = 100
 // Batches in flight at once: a 100 000-code job is 1000 messages, 100 batches.
 const PARALLEL_BATCHES = 8
 
+interface Pending {
+  readonly message: ChunkMessage
+  readonly body: string
+}
+
 /**
- * A ChunkQueue on one SQS queue: batches of ten, several at once, and the entries SQS reports as
- * failed sent again with backoff. The SDK retries a batch that fails whole; what still fails is
- * handed back, not thrown, so the planner can count it.
+ * A ChunkQueue on one SQS queue: batches of up to ten messages and 256 KiB, several at once, and
+ * the entries SQS reports as failed sent again with backoff. The SDK retries a batch that fails
+ * whole; what still fails is handed back with SQS's reason, not thrown, so the planner can count it.
  */
 export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
-  async function sendBatch(batch: readonly ChunkMessage[]): Promise<ChunkMessage[]> {
+  let reason: string | undefined
+
+  async function sendBatch(batch: readonly Pending[]): Promise<Pending[]> {
     let pending = batch
     for (let round = 0; round <= RESEND_ROUNDS && pending.length > 0; round += 1) {
       if (round > 0) await sleep(RESEND_BASE_DELAY_MS * 2 ** (round - 1))
       try {
-        const { Failed } = await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) })),
-          }),
+        const { Failed = [] } = await client.send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending.map(({ body }, index) => ({ Id: String(index), MessageBody: body })) }),
         )
-        const failed = new Set((Failed ?? []).map((entry) => Number(entry.Id)))
+        const failed = new Map(Failed.map((entry) => [Number(entry.Id), entry]))
+        for (const entry of failed.values()) reason = `${entry.Code ?? 'failed'}: ${entry.Message ?? ''}`.trim()
+        // An entry SQS faults the sender for (too large, invalid) fails the same way again.
+        if ([...failed.values()].every((entry) => entry.SenderFault === true) && failed.size > 0) return pending.filter((_, index) => failed.has(index))
         pending = pending.filter((_, index) => failed.has(index))
-      } catch {
-        // The SDK has retried the call already; the next round tries once more.
+      } catch (error) {
+        // The SDK has retried the call already; a call SQS refuses as the caller's fault fails the same way again.
+        reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        if ((error as { $fault?: unknown }).$fault === 'client') return [...pending]
       }
     }
     return [...pending]
@@ -39,16 +50,33 @@ export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
 
   return {
     async send(messages) {
-      const batches: ChunkMessage[][] = []
-      for (let start = 0; start < messages.length; start += BATCH_ENTRIES) batches.push(messages.slice(start, start + BATCH_ENTRIES))
+      reason = undefined
+      const batches: Pending[][] = []
+      let batch: Pending[] = []
+      let bytes = 0
+      for (const message of messages) {
+        const body = JSON.stringify(message)
+        const size = Buffer.byteLength(body)
+        if (batch.length === BATCH_ENTRIES || (batch.length > 0 && bytes + size > BATCH_BYTES)) {
+          batches.push(batch)
+          batch = []
+          bytes = 0
+        }
+        batch.push({ message, body })
+        bytes += size
+      }
+      if (batch.length > 0) batches.push(batch)
+
       const unsent: ChunkMessage[] = []
       let next = 0
       await Promise.all(
         Array.from({ length: Math.min(PARALLEL_BATCHES, batches.length) }, async () => {
-          for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) unsent.push(...(await sendBatch(batch)))
+          for (let current = batches[next++]; current !== undefined; current = batches[next++]) {
+            unsent.push(...(await sendBatch(current)).map(({ message }) => message))
+          }
         }),
       )
-      return unsent
+      return unsent.length === 0 ? { messages: [] } : { messages: unsent, ...(reason === undefined ? {} : { reason }) }
     },
   }
 }
