@@ -192,7 +192,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     })
     expect(await post('/jobs', { codes: tooMany })).toEqual({ status: 400, json: { message: 'codes: must hold at most 100000 codes' } })
     const unknown = await fetch(`${offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
-    expect([unknown.status, await unknown.json()]).toEqual([404, { message: 'no job 00000000-0000-4000-8000-000000000000 (jobs expire some days after they finish)' }])
+    expect([unknown.status, await unknown.json()]).toEqual([404, { message: 'no job 00000000-0000-4000-8000-000000000000 (jobs are kept some days after they finish, then removed)' }])
     const malformed = await fetch(`${offline.httpUrl}/jobs/not-a-job`)
     expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'jobId: must be the id POST /jobs answered (a lower-case UUID)' }])
   })
