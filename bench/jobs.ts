@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { startLocalQueues, startLocalTable } from '../devkit/localJobs.ts'
 import { LOCAL_S3, startLocalS3 } from '../devkit/localS3.ts'
 import { image, jpegBytes, startOrigin } from '../devkit/originFixture.ts'
-import { offlineInvoker, startQueuePoller } from '../devkit/queuePoller.ts'
+import { startJobPollers } from '../devkit/queuePoller.ts'
 import { localJobsSettings } from '../devkit/serverlessConfig.ts'
 
 const CODES = 20_000
@@ -74,15 +74,8 @@ try {
     offline.stderr.on('data', onData)
     offline.once('exit', (code) => reject(new Error(`serverless-offline exited with ${code}: ${output.slice(-2000)}`)))
   })
-  const lambdaUrl = `http://127.0.0.1:${LAMBDA_PORT}`
-  const poller = startQueuePoller({
-    sqs,
-    queueUrl: queues.queueUrl,
-    queueArn: queues.queueArn,
-    batchSize: settings.worker.batchSize,
-    maxConcurrency: settings.worker.maxConcurrency,
-    invoke: offlineInvoker(lambdaUrl, settings.worker.functionName, settings.worker.timeoutSeconds * 1000 + 5000),
-  })
+  const pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: `http://127.0.0.1:${LAMBDA_PORT}` })
+  const poller = pollers[0]!
 
   const workers = settings.worker.maxConcurrency
   const floorMs = Math.ceil(CODES / (workers * CONCURRENCY)) * LATENCY_MS
@@ -118,7 +111,7 @@ try {
       counter: JSON.stringify(job.counter),
     })
   }
-  await poller.stop()
+  await Promise.all(pollers.map((each) => each.stop()))
   console.log(`jobs: ${CODES} codes, L=${LATENCY_MS} ms, M=${workers} workers x C=${CONCURRENCY}, ${settings.worker.batchSize} chunk per invocation`)
   console.table(rows)
 } finally {

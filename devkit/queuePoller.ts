@@ -146,3 +146,40 @@ export function offlineInvoker(lambdaUrl: string, functionName: string, timeoutM
     return (answer?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier)
   }
 }
+
+/** The two pollers of the local jobs stack: the jobs queue into the worker, its dead letters into deadLetters. */
+export interface JobPollersOptions {
+  readonly sqs: SQSClient
+  readonly queues: { readonly queueUrl: string; readonly queueArn: string; readonly deadLetterQueueUrl: string; readonly deadLetterQueueArn: string }
+  readonly settings: { readonly worker: ConsumerOptions; readonly deadLetters: ConsumerOptions }
+  /** serverless-offline's Lambda endpoint. */
+  readonly lambdaUrl: string
+  readonly ready?: Promise<void>
+  readonly onError?: (error: unknown) => void
+}
+
+interface ConsumerOptions {
+  readonly functionName: string
+  readonly batchSize: number
+  readonly maxConcurrency: number
+  readonly timeoutSeconds: number
+}
+
+// A function's own timeout, plus the time serverless-offline takes to start one.
+const INVOKE_GRACE_MS = 5000
+
+/** Starts both pollers as the template's two event source mappings configure them. */
+export function startJobPollers({ sqs, queues, settings, lambdaUrl, ready, onError }: JobPollersOptions): QueuePoller[] {
+  const consumer = (queueUrl: string, queueArn: string, fn: ConsumerOptions) =>
+    startQueuePoller({
+      sqs,
+      queueUrl,
+      queueArn,
+      batchSize: fn.batchSize,
+      maxConcurrency: fn.maxConcurrency,
+      invoke: offlineInvoker(lambdaUrl, fn.functionName, fn.timeoutSeconds * 1000 + INVOKE_GRACE_MS),
+      ...(ready === undefined ? {} : { ready }),
+      ...(onError === undefined ? {} : { onError }),
+    })
+  return [consumer(queues.queueUrl, queues.queueArn, settings.worker), consumer(queues.deadLetterQueueUrl, queues.deadLetterQueueArn, settings.deadLetters)]
+}

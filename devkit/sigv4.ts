@@ -1,7 +1,9 @@
+import { S3Client } from '@aws-sdk/client-s3'
 import { SignatureV4 } from '@smithy/signature-v4'
-import type { Checksum, SourceData } from '@smithy/types'
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
+
+// The SDK's own SHA-256, not the key-caching one the signed requests use.
+const sdkSha256 = new S3Client({ region: 'us-east-1' }).config.sha256
 
 /** A request as a server received it. */
 export interface ReceivedRequest {
@@ -16,7 +18,7 @@ const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/(
 /**
  * What S3 would find wrong with a request's SigV4 signature, or undefined when it holds: the
  * signature computed again from what arrived (method, path, query and the headers it says it
- * signed) with the secret key, by a SHA-256 other than the client's own. The local S3 server does
+ * signed) with the secret key, by the SDK's SHA-256 rather than the one the requests were signed with. The local S3 server does
  * not check SigV4, so tests check what it receives with this.
  */
 export async function signatureProblem(
@@ -47,7 +49,7 @@ export async function signatureProblem(
     credentials: { accessKeyId: accessKeyId!, secretAccessKey },
     region: region,
     service: service,
-    sha256: PlainSha256,
+    sha256: sdkSha256,
     uriEscapePath: false,
     applyChecksum: false,
   })
@@ -57,32 +59,4 @@ export async function signatureProblem(
   )
   const expectedSignature = /Signature=([0-9a-f]{64})/.exec(String(resigned.headers['authorization']))?.[1]
   return expectedSignature === signature ? undefined : `signature ${signature} is not the expected ${expectedSignature}`
-}
-
-/** SHA-256 or HMAC-SHA-256, made the plain way, every key imported afresh. */
-class PlainSha256 implements Checksum {
-  private readonly secret: SourceData | undefined
-  private hash: Hash | Hmac
-
-  constructor(secret?: SourceData) {
-    this.secret = secret
-    this.hash = this.fresh()
-  }
-
-  update(data: Uint8Array): void {
-    this.hash.update(data)
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()))
-  }
-
-  reset(): void {
-    this.hash = this.fresh()
-  }
-
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256')
-    return createHmac('sha256', typeof this.secret === 'string' ? this.secret : Buffer.from(this.secret as Uint8Array))
-  }
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { LOCAL_JOBS, startLocalQueues, startLocalTable, type LocalQueues, type LocalTable } from '../devkit/localJobs.ts'
 import { LOCAL_S3, startLocalS3, type LocalS3 } from '../devkit/localS3.ts'
 import { exited, firstPortInUse, isAddressInUse, onStopSignal, portInUseMessage, signalGroup, type NamedPort } from '../devkit/processes.ts'
-import { offlineInvoker, startQueuePoller, type QueuePoller } from '../devkit/queuePoller.ts'
+import { startJobPollers, type QueuePoller } from '../devkit/queuePoller.ts'
 import { localJobsSettings } from '../devkit/serverlessConfig.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -87,28 +87,7 @@ const sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', cred
 const lambdaUrl = `http://127.0.0.1:${lambdaPort.port}`
 const ready = lambdaEndpointUp()
 const report = (error: unknown) => console.error(`[jobs poller] ${error instanceof Error ? error.message : String(error)}`)
-const pollers: QueuePoller[] = [
-  startQueuePoller({
-    sqs,
-    queueUrl: queues.queueUrl,
-    queueArn: queues.queueArn,
-    batchSize: settings.worker.batchSize,
-    maxConcurrency: settings.worker.maxConcurrency,
-    invoke: offlineInvoker(lambdaUrl, settings.worker.functionName, settings.worker.timeoutSeconds * 1000 + 5000),
-    ready,
-    onError: report,
-  }),
-  startQueuePoller({
-    sqs,
-    queueUrl: queues.deadLetterQueueUrl,
-    queueArn: queues.deadLetterQueueArn,
-    batchSize: settings.deadLetters.batchSize,
-    maxConcurrency: settings.deadLetters.maxConcurrency,
-    invoke: offlineInvoker(lambdaUrl, settings.deadLetters.functionName, settings.deadLetters.timeoutSeconds * 1000 + 5000),
-    ready,
-    onError: report,
-  }),
-]
+const pollers: QueuePoller[] = startJobPollers({ sqs, queues, settings, lambdaUrl, ready, onError: report })
 
 async function stopAll(signal: NodeJS.Signals): Promise<number> {
   stopping = true

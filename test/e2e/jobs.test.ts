@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable } from '../../devkit/localJobs.ts'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
-import { offlineInvoker, startQueuePoller, type QueuePoller } from '../../devkit/queuePoller.ts'
+import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
 import { localJobsSettings, type LocalJobsSettings } from '../../devkit/serverlessConfig.ts'
 import type { JobStatus } from '../../lib/jobs/job.ts'
 import { startTestS3, type TestS3 } from '../support/localS3.ts'
@@ -48,25 +48,7 @@ beforeAll(async () => {
   settings = await localJobsSettings('local', PARAMS)
   offline = await offlineOn()
   sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-  const lambdaUrl = offline.lambdaUrl
-  pollers = [
-    startQueuePoller({
-      sqs,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      batchSize: settings.worker.batchSize,
-      maxConcurrency: settings.worker.maxConcurrency,
-      invoke: offlineInvoker(lambdaUrl, settings.worker.functionName, settings.worker.timeoutSeconds * 1000 + 5000),
-    }),
-    startQueuePoller({
-      sqs,
-      queueUrl: queues.deadLetterQueueUrl,
-      queueArn: queues.deadLetterQueueArn,
-      batchSize: settings.deadLetters.batchSize,
-      maxConcurrency: settings.deadLetters.maxConcurrency,
-      invoke: offlineInvoker(lambdaUrl, settings.deadLetters.functionName, settings.deadLetters.timeoutSeconds * 1000 + 5000),
-    }),
-  ]
+  pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: offline.lambdaUrl })
 }, 180_000)
 
 afterAll(async () => {
