@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 
-// A 1x1 pixel JPEG.
-const PIXEL = Buffer.from(
+/** A 1x1 pixel JPEG: a real image, which a browser decodes. */
+export const SAMPLE_JPEG = Buffer.from(
   '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
   'base64',
 )
@@ -27,6 +27,6 @@ export function sampleOriginServer(): Server {
       res.writeHead(304, { etag: ETAG }).end()
       return
     }
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': PIXEL.length, etag: ETAG }).end(PIXEL)
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': SAMPLE_JPEG.length, etag: ETAG }).end(SAMPLE_JPEG)
   })
 }

@@ -1,7 +1,13 @@
 import httpRouterHandler from '@middy/http-router'
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
+import { loadWebConfig } from '../lib/config/web.ts'
 import { httpApiHandler } from '../lib/lambda/httpPages.ts'
 import type { HttpResponse } from '../lib/lambda/responses.ts'
 import { webRoutes } from '../lib/web/routes.ts'
+import { composeGallery } from '../lib/wiring/web.ts'
 
-export const handler = httpApiHandler(httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>(webRoutes))
+// Built once per container: the gallery only where the stage serves it.
+const { gallery: galleryConfig } = loadWebConfig()
+const gallery = galleryConfig === undefined ? undefined : composeGallery(galleryConfig)
+
+export const handler = httpApiHandler(httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>(webRoutes(gallery)), { imageOrigin: gallery?.imageOrigin })

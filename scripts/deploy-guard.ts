@@ -7,7 +7,11 @@
 interface ServerlessInstance {
   readonly processedInput: { readonly commands: readonly string[] }
   readonly service: {
-    readonly provider: { readonly stage: string; readonly timeout?: number }
+    readonly provider: {
+      readonly stage: string
+      readonly timeout?: number
+      readonly httpApi?: { readonly authorizers?: Record<string, { readonly issuerUrl?: unknown; readonly audience?: unknown }> }
+    }
     readonly functions: Record<string, { readonly events?: readonly Record<string, unknown>[]; readonly timeout?: unknown }>
     readonly resources?: { readonly Resources?: Record<string, { readonly Properties?: Record<string, unknown> }> }
   }
@@ -61,6 +65,24 @@ export function scheduleProblem(functionName: string, schedule: ScheduleEvent): 
   return undefined
 }
 
+/**
+ * Why the gallery's routes may not be shipped, or undefined: the bucket is private, so a route
+ * under /gallery must have an authorizer, and a JWT authorizer needs its issuer and audience.
+ */
+export function galleryProblem(functionName: string, route: { readonly path?: unknown; readonly authorizer?: unknown }, authorizers: Record<string, { readonly issuerUrl?: unknown; readonly audience?: unknown }>): string | undefined {
+  if (typeof route.path !== 'string' || !route.path.startsWith('/gallery')) return undefined
+  const name = typeof route.authorizer === 'object' && route.authorizer !== null ? (route.authorizer as { name?: unknown }).name : undefined
+  if (typeof name !== 'string') {
+    return `function ${functionName}: ${route.path} would be public on a deployed stage; set param galleryAccess to 'jwt' with galleryJwtIssuer and galleryJwtAudience, or leave it 'off'`
+  }
+  const authorizer = authorizers[name]
+  const audience = [authorizer?.audience].flat()
+  if (typeof authorizer?.issuerUrl !== 'string' || authorizer.issuerUrl === '' || audience.length === 0 || audience.some((value) => typeof value !== 'string' || value === '')) {
+    return `function ${functionName}: the gallery's authorizer ${name} needs params galleryJwtIssuer (the OIDC issuer URL) and galleryJwtAudience`
+  }
+  return undefined
+}
+
 // AWS's advice for a queue feeding a Lambda function: a visibility timeout of at least six times
 // the function's timeout, so a message is not delivered again while a worker may still hold it.
 const VISIBILITY_PER_TIMEOUT = 6
@@ -97,6 +119,10 @@ export default class DeployGuard {
             if ('schedule' in event) {
               const scheduled = scheduleProblem(name, event['schedule'] as ScheduleEvent)
               if (scheduled !== undefined) refuse(scheduled)
+            }
+            if ('httpApi' in event) {
+              const problem = galleryProblem(name, event['httpApi'] as { path?: unknown; authorizer?: unknown }, provider.httpApi?.authorizers ?? {})
+              if (problem !== undefined) refuse(problem)
             }
             const queueName = 'sqs' in event ? queueOf(event['sqs']) : undefined
             if (queueName !== undefined) {

@@ -6,6 +6,8 @@ export type JobState = 'queued' | 'running' | 'done'
 export interface JobStatus {
   readonly jobId: string
   readonly state: JobState
+  /** The key prefix its images are stored under. */
+  readonly prefix: string
   /** Distinct codes of the job: the counter adds up to it once the job is done. */
   readonly total: number
   readonly chunks: number

@@ -13,6 +13,8 @@ export interface JobStore {
   create(job: NewJob): Promise<boolean>
   /** The job, or undefined when there is none (or it has expired). */
   get(jobId: string): Promise<JobStatus | undefined>
+  /** The most recently created jobs, newest first. */
+  recent(limit: number): Promise<JobStatus[]>
   /** Whether an outcome of the chunk is recorded already (it is then counted, or its count completes when recorded again). */
   chunkRecorded(jobId: string, chunk: number): Promise<boolean>
   /** Marks a job running from now, once; later calls change nothing. Throws JobNotFound for an unknown job. */

@@ -10,18 +10,33 @@ type HttpRouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Htt
 
 /**
  * Browser-facing security headers (helmet's set, via middy), with a Content-Security-Policy that
- * lets the pages load nothing at all: they are plain HTML with no scripts, styles or images.
+ * lets the pages load nothing but their own style sheet and script, their status from the same
+ * origin and, when they show images, images from `imageOrigin` (the bucket's presigned URLs).
  */
-function pageSecurityHeaders() {
+function pageSecurityHeaders(imageOrigin: string | undefined) {
+  if (imageOrigin === undefined) return httpSecurityHeaders({ contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' }, reportTo: false })
   return httpSecurityHeaders({
-    contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' },
+    contentSecurityPolicy: {
+      'default-src': "'none'",
+      'img-src': imageOrigin,
+      'style-src': "'self'",
+      'script-src': "'self'",
+      'connect-src': "'self'",
+      'report-to': '',
+      // helmet's sandbox would stop the job page's script; the local bucket is plain http, so only
+      // an https one may have its requests upgraded.
+      sandbox: false as unknown as string,
+      'upgrade-insecure-requests': (imageOrigin.startsWith('https:') ? '' : false) as unknown as string,
+    },
+    // The bucket sends no Cross-Origin-Resource-Policy: its images load without credentials instead.
+    crossOriginEmbedderPolicy: { policy: 'credentialless' },
     reportTo: false,
   })
 }
 
 /** Wraps a handler that serves only API Gateway HTTP API routes. */
-export function httpApiHandler(handler: HttpRouteHandler) {
+export function httpApiHandler(handler: HttpRouteHandler, { imageOrigin }: { imageOrigin?: string | undefined } = {}) {
   // Security headers go on last so that they apply to error responses too.
-  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(pageSecurityHeaders()).use(jsonErrors())
+  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(pageSecurityHeaders(imageOrigin)).use(jsonErrors())
 }
 

@@ -316,7 +316,8 @@ describe('serverless package --stage prod', () => {
   it('produces one small zip per function, each bundle with its source map', async () => {
     const web = await stat(join(packageDir, 'web.zip'))
     const download = await stat(join(packageDir, 'download.zip'))
-    expect(web.size).toBeLessThan(100 * 1024)
+    // The gallery's S3 and DynamoDB clients are most of web's size.
+    expect(web.size).toBeLessThan(1024 * 1024)
     expect(download.size).toBeLessThan(1536 * 1024)
   })
 
@@ -351,7 +352,7 @@ describe('serverless package --stage prod', () => {
     }
   })
 
-  it('bundles into each function only what it uses: web carries no S3 client, HTTP client or Powertools, download no page code', async () => {
+  it('bundles into each function only what it uses: web carries no HTTP client, origin guard or Powertools, download no page code', async () => {
     const unzipped = await mkdtemp(join(tmpdir(), 'imgpull-unzip-'))
     try {
       const bundles: Record<string, string> = {}
@@ -359,7 +360,7 @@ describe('serverless package --stage prod', () => {
         await unzipTo(join(packageDir, `${name}.zip`), join(unzipped, name))
         bundles[name] = await readFile(join(unzipped, name, 'handlers', `${name}.cjs`), 'utf8')
       }
-      for (const marker of ['S3Client', 'undici', 'POWERTOOLS_', 'ipaddr', 'pLimit']) {
+      for (const marker of ['undici', 'POWERTOOLS_', 'ipaddr']) {
         expect({ marker, web: bundles['web']?.includes(marker) }).toEqual({ marker, web: false })
         expect({ marker, download: bundles['download']?.includes(marker) }).toEqual({ marker, download: true })
       }
@@ -562,6 +563,54 @@ describe('serverless package --stage prod', () => {
       .flatMap((policy) => policy.PolicyDocument.Statement)
       .flatMap((statement) => [statement.Resource].flat())
     expect(everyResource).not.toContain('*')
+  })
+})
+
+describe('the gallery on a deployed stage', () => {
+  type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }
+  const routesOf = (template: Template) =>
+    Object.fromEntries(
+      Object.values(template.Resources)
+        .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+        .map((resource) => [String(resource.Properties['RouteKey']), resource.Properties['AuthorizationType'] ?? 'NONE']),
+    )
+  const webActions = (template: Template) =>
+    (template.Resources['WebRole']?.Properties as { Policies: { PolicyDocument: { Statement: { Action: string[] }[] } }[] }).Policies.flatMap(
+      (policy) => policy.PolicyDocument.Statement.flatMap((statement) => statement.Action),
+    )
+
+  async function packaged(params: string[]): Promise<Template> {
+    const packageDir = await mkdtemp(join(tmpdir(), 'imgpull-package-'))
+    try {
+      const { code, stdout, stderr } = await runServerless(['package', '--stage', 'prod', '--package', packageDir, ...params])
+      if (code !== 0) throw new Error(`package failed:\n${stdout}\n${stderr}`)
+      return JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template
+    } finally {
+      await rm(packageDir, { recursive: true, force: true })
+    }
+  }
+
+  it('is not deployed without an authorizer, and the web role then reads nothing', async () => {
+    const template = await packaged([])
+    expect(Object.keys(routesOf(template)).filter((route) => route.includes('/gallery'))).toEqual([])
+    expect(webActions(template)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents'])
+    expect((template.Resources['WebLambdaFunction']?.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['GALLERY']).toBe('off')
+  })
+
+  it('is deployed behind the operator\'s JWT authorizer, with read-only access to the images and jobs', async () => {
+    const issuer = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example'
+    const template = await packaged(['--param=galleryAccess=jwt', `--param=galleryJwtIssuer=${issuer}`, '--param=galleryJwtAudience=imgpull-web'])
+    expect(routesOf(template)).toMatchObject({ 'GET /': 'NONE', 'GET /gallery': 'JWT', 'GET /gallery/{proxy+}': 'JWT' })
+    const authorizer = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')
+    expect(authorizer?.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Issuer: issuer, Audience: ['imgpull-web'] } })
+    expect(webActions(template)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'dynamodb:GetItem', 'dynamodb:Query'])
+    expect(JSON.stringify(template.Resources['WebRole'])).not.toMatch(/"\*"|s3:Put|dynamodb:(Put|Update)/)
+  })
+
+  it('refuses to ship the gallery open on a deployed stage', async () => {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=galleryAccess=open'])
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('/gallery would be public on a deployed stage')
   })
 })
 

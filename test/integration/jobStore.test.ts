@@ -35,6 +35,7 @@ describe('Function: dynamoJobStore', () => {
     expect(await store().get(jobId)).toEqual({
       jobId,
       state: 'queued',
+      prefix: 'flags/',
       total: 25,
       chunks: 3,
       chunksDone: 0,
@@ -97,6 +98,16 @@ describe('Function: dynamoJobStore', () => {
 
     expect(done).toMatchObject({ state: 'done', finishedAt: '2026-11-26T10:05:00.000Z', reportKey: `reports/${jobId}.csv` })
     expect(again.finishedAt).toBe('2026-11-26T10:05:00.000Z')
+  })
+
+  it('lists the most recent jobs first', async () => {
+    const ids = []
+    for (const minute of ['10', '11', '12']) {
+      const jobId = randomUUID()
+      await store().create({ jobId, total: 1, duplicates: 0, chunks: 1, prefix: 'flags/', maxOriginRequests: 1, createdAt: `2030-01-01T00:${minute}:00.000Z` })
+      ids.push(jobId)
+    }
+    expect((await store().recent(2)).map((job) => job.jobId)).toEqual([ids[2], ids[1]])
   })
 
   it('says JobNotFound for a chunk of a job it does not have', async () => {

@@ -27,7 +27,7 @@ function sourcesUnder(folder: string): SourceFile[] {
 }
 
 const lib = sourcesUnder('lib')
-const CORE = ['lib/download/', 'lib/jobs/', 'lib/security/']
+const CORE = ['lib/download/', 'lib/gallery/', 'lib/jobs/', 'lib/security/']
 const EDGE = ['lib/adapters/', 'lib/lambda/', 'lib/config/', 'lib/wiring/']
 const EDGE_PACKAGES = /^(@aws-sdk\/|@smithy\/|aws-lambda$|@middy\/|@aws-lambda-powertools\/|undici$)/
 

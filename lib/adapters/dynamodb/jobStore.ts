@@ -14,6 +14,12 @@ export interface JobStoreOptions {
 // DynamoDB's 400 KB per item.
 const MAX_STORED_MESSAGE_CHARACTERS = 160
 const JOB_SORT_KEY = 'JOB'
+// The index of jobs by creation: every job item carries the same partition value.
+export const RECENT_JOBS_INDEX = 'byCreation'
+const JOB_KIND = 'job'
+// Everything of a job item but the set of counted chunks, which only the counting needs.
+const STATUS_PROJECTION = 'jobId, #prefix, #total, chunks, chunksDone, #ok, not_found, #error, unchanged, #bytes, createdAt, updatedAt, startedAt, finishedAt, reportKey'
+const STATUS_NAMES = { '#prefix': 'prefix', '#total': 'total', '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' }
 const CHUNK_PREFIX = 'CHUNK#'
 
 type Item = Record<string, unknown>
@@ -37,8 +43,8 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         Key: jobKey(jobId),
         ConsistentRead: true,
         // Everything but the set of counted chunks, which only the counting needs.
-        ProjectionExpression: 'jobId, #total, chunks, chunksDone, #ok, not_found, #error, unchanged, #bytes, createdAt, updatedAt, startedAt, finishedAt, reportKey',
-        ExpressionAttributeNames: { '#total': 'total', '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' },
+        ProjectionExpression: STATUS_PROJECTION,
+        ExpressionAttributeNames: STATUS_NAMES,
       }),
     )
     return Item === undefined ? undefined : statusOf(Item)
@@ -51,7 +57,7 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
           new PutCommand({
             TableName: tableName,
             // A job that never finishes still expires, counted from its creation.
-            Item: { ...jobKey(job.jobId), ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
+            Item: { ...jobKey(job.jobId), kind: JOB_KIND, ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )
@@ -70,6 +76,22 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
     },
 
     get: read,
+
+    async recent(limit) {
+      const { Items = [] } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: RECENT_JOBS_INDEX,
+          KeyConditionExpression: 'kind = :kind',
+          ExpressionAttributeValues: { ':kind': JOB_KIND },
+          ScanIndexForward: false,
+          Limit: limit,
+          ProjectionExpression: STATUS_PROJECTION,
+          ExpressionAttributeNames: STATUS_NAMES,
+        }),
+      )
+      return Items.map(statusOf)
+    },
 
     async markRunning(jobId, at) {
       await client.send(
@@ -181,6 +203,7 @@ function statusOf(item: Item): JobStatus {
   return {
     jobId: String(item['jobId']),
     state,
+    prefix: text('prefix') ?? '',
     total: number('total'),
     chunks: number('chunks'),
     chunksDone: number('chunksDone'),

@@ -1,0 +1,43 @@
+import { keyPrefixProblem } from '../download/request.ts'
+import { ConfigError, integerInRange, optionalHttpUrl, present, requiredString, type Env } from './env.ts'
+
+/** The gallery's settings, when the stage serves it. */
+export interface GalleryConfig {
+  readonly bucket: string
+  readonly localS3Endpoint: string | undefined
+  readonly rootPrefix: string
+  readonly tableName: string
+  readonly localDynamoDbEndpoint: string | undefined
+  readonly pageSize: number
+  /** The region the bucket is in (Lambda's own, AWS_REGION). */
+  readonly region: string
+}
+
+/** What the web function reads: the gallery's settings, or undefined when the stage does not serve it. */
+export interface WebConfig {
+  readonly gallery: GalleryConfig | undefined
+}
+
+export const DEFAULT_GALLERY_PAGE_SIZE = 100
+
+/**
+ * Reads the web function's environment. GALLERY (`on`, set only where the stage serves the
+ * gallery: stage local, or a deployed stage with an authorizer) turns the gallery pages on.
+ */
+export function loadWebConfig(env: Env = process.env): WebConfig {
+  if (present(env, 'GALLERY') !== 'on') return Object.freeze({ gallery: undefined })
+  const rootPrefix = env['KEY_PREFIX'] ?? 'flags/'
+  const problem = keyPrefixProblem(rootPrefix)
+  if (problem !== undefined) throw new ConfigError('KEY_PREFIX', `${problem}, got "${rootPrefix}"`)
+  return Object.freeze({
+    gallery: Object.freeze({
+      bucket: requiredString(env, 'BUCKET_NAME'),
+      localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
+      rootPrefix,
+      tableName: requiredString(env, 'JOBS_TABLE'),
+      localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT'),
+      pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
+      region: present(env, 'AWS_REGION') ?? 'us-east-1',
+    }),
+  })
+}
