@@ -1,4 +1,4 @@
-import { keyPrefixProblem } from '../download/request.ts'
+import { keyPrefixProblem } from '../download/keys.ts'
 import type { JobRules } from '../jobs/planner.ts'
 import { loadDownloadConfig, type DownloadConfig } from './download.ts'
 import { ConfigError, integerInRange, optionalHttpUrl, requiredString, type Env } from './env.ts'

@@ -1,4 +1,4 @@
-import { keyPrefixProblem } from '../download/request.ts'
+import { keyPrefixProblem } from '../download/keys.ts'
 import { ConfigError, integerInRange, optionalHttpUrl, present, requiredString, type Env } from './env.ts'
 
 /** The gallery's settings, when the stage serves it. */

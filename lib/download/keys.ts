@@ -26,3 +26,14 @@ export function distinctCodes(codes: readonly string[]): { codes: string[]; dupl
   })
   return { codes: distinct, duplicates: codes.length - distinct.length }
 }
+
+const MAX_PREFIX_LENGTH = 256
+
+/** Why a key prefix is unsafe (empty segments, "." or "..", odd characters), or undefined if it is fine. */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > MAX_PREFIX_LENGTH) return `must be at most ${MAX_PREFIX_LENGTH} characters`
+  if (prefix === '') return undefined
+  const segments = prefix.endsWith('/') ? prefix.slice(0, -1).split('/') : prefix.split('/')
+  const safe = segments.every((s) => /^[A-Za-z0-9._-]+$/.test(s) && s !== '.' && s !== '..')
+  return safe ? undefined : 'must be path segments of letters, digits, ".", "_" and "-" separated by "/"'
+}

@@ -2,12 +2,11 @@ import * as z from 'zod/mini'
 import type { $ZodIssue } from 'zod/v4/core'
 import { ValidationError } from '../errors.ts'
 import { urlProblem, type OriginPolicy } from '../security/originPolicy.ts'
-import { distinctCodes } from './keys.ts'
+import { distinctCodes, keyPrefixProblem } from './keys.ts'
 
 export const DEFAULT_MAX_CODES = 1000
 export const MAX_CONCURRENCY = 128
 const MAX_CODE_LENGTH = 128
-const MAX_PREFIX_LENGTH = 256
 const MAX_URL_LENGTH = 2048
 
 /** A validated batch: what to fetch, from where, how many at once, and under which key prefix. */
@@ -112,15 +111,6 @@ export function parseDownloadRequest(input: unknown, rules: RequestRules): Downl
     prefix,
     force: request.force ?? false,
   }
-}
-
-/** Why a key prefix is unsafe (empty segments, "." or "..", odd characters), or undefined if it is fine. */
-export function keyPrefixProblem(prefix: string): string | undefined {
-  if (prefix.length > MAX_PREFIX_LENGTH) return `must be at most ${MAX_PREFIX_LENGTH} characters`
-  if (prefix === '') return undefined
-  const segments = prefix.endsWith('/') ? prefix.slice(0, -1).split('/') : prefix.split('/')
-  const safe = segments.every((s) => /^[A-Za-z0-9._-]+$/.test(s) && s !== '.' && s !== '..')
-  return safe ? undefined : 'must be path segments of letters, digits, ".", "_" and "-" separated by "/"'
 }
 
 function outsideRootProblem(prefix: string, root: string): string | undefined {

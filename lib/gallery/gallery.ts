@@ -1,6 +1,6 @@
 import pLimit from 'p-limit'
 import { ValidationError } from '../errors.ts'
-import { keyPrefixProblem } from '../download/request.ts'
+import { keyPrefixProblem } from '../download/keys.ts'
 import type { JobStatus } from '../jobs/job.ts'
 import type { JobStore } from '../jobs/ports.ts'
 import { jobStatusOf } from '../jobs/status.ts'

@@ -2,12 +2,10 @@ import type { GalleryView, JobPageView } from '../gallery/gallery.ts'
 import type { JobStatus } from '../jobs/job.ts'
 import { html, render, type Html } from './html.ts'
 
-/** The index page; with the gallery served, it links the gallery and the jobs. */
+/** The index page; with the gallery served, it links the gallery and the recent jobs after its heading. */
 export function indexPage(galleryOn = false): string {
   if (!galleryOn) return render(html`<h1>Index</h1>`)
-  return render(
-    layout('imgpull', html`<h1>Index</h1><p><a href="/gallery">Gallery of stored images</a></p><p><a href="/gallery/jobs">Recent jobs</a></p>`),
-  )
+  return render(html`<h1>Index</h1><nav aria-label="Pages"><a href="/gallery">Gallery of stored images</a> · <a href="/gallery/jobs">Recent jobs</a></nav>`)
 }
 
 /** The greeting page; the name is escaped so it can never become markup. */

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../../../lib/errors.ts'
-import {
-  DEFAULT_CODES,
-  DEFAULT_MAX_CODES,
-  keyPrefixProblem,
-  parseDownloadRequest,
-  type RequestRules,
-} from '../../../lib/download/request.ts'
+import { keyPrefixProblem } from '../../../lib/download/keys.ts'
+import { DEFAULT_CODES, DEFAULT_MAX_CODES, parseDownloadRequest, type RequestRules } from '../../../lib/download/request.ts'
 
 const rules: RequestRules = {
   codes: DEFAULT_CODES,
