@@ -4,10 +4,10 @@ import { loadWebConfig } from '../lib/config/web.ts'
 import { httpApiHandler } from '../lib/lambda/httpPages.ts'
 import type { HttpResponse } from '../lib/lambda/responses.ts'
 import { webRoutes } from '../lib/web/routes.ts'
-import { composeGallery } from '../lib/wiring/web.ts'
+import { lazyGallery } from '../lib/wiring/lazyGallery.ts'
 
 // Built once per container: the gallery only where the stage serves it.
-const { gallery: galleryConfig } = loadWebConfig()
-const gallery = galleryConfig === undefined ? undefined : composeGallery(galleryConfig)
+const { gallery: galleryConfig, imageOrigin } = loadWebConfig()
+const gallery = galleryConfig === undefined ? undefined : lazyGallery(galleryConfig, imageOrigin ?? '')
 
-export const handler = httpApiHandler(httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>(webRoutes(gallery)), { imageOrigin: gallery?.imageOrigin })
+export const handler = httpApiHandler(httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>(webRoutes(gallery)), { imageOrigin })

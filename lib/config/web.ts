@@ -16,6 +16,8 @@ export interface GalleryConfig {
 /** What the web function reads: the gallery's settings, or undefined when the stage does not serve it. */
 export interface WebConfig {
   readonly gallery: GalleryConfig | undefined
+  /** Where the gallery's images are loaded from (its presigned URLs' origin), for the pages' policy. */
+  readonly imageOrigin: string | undefined
 }
 
 export const DEFAULT_GALLERY_PAGE_SIZE = 100
@@ -25,19 +27,20 @@ export const DEFAULT_GALLERY_PAGE_SIZE = 100
  * gallery: stage local, or a deployed stage with an authorizer) turns the gallery pages on.
  */
 export function loadWebConfig(env: Env = process.env): WebConfig {
-  if (present(env, 'GALLERY') !== 'on') return Object.freeze({ gallery: undefined })
+  if (present(env, 'GALLERY') !== 'on') return Object.freeze({ gallery: undefined, imageOrigin: undefined })
   const rootPrefix = env['KEY_PREFIX'] ?? 'flags/'
   const problem = keyPrefixProblem(rootPrefix)
   if (problem !== undefined) throw new ConfigError('KEY_PREFIX', `${problem}, got "${rootPrefix}"`)
-  return Object.freeze({
-    gallery: Object.freeze({
-      bucket: requiredString(env, 'BUCKET_NAME'),
-      localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
-      rootPrefix,
-      tableName: requiredString(env, 'JOBS_TABLE'),
-      localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT'),
-      pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
-      region: present(env, 'AWS_REGION') ?? 'us-east-1',
-    }),
+  const gallery = Object.freeze({
+    bucket: requiredString(env, 'BUCKET_NAME'),
+    localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
+    rootPrefix,
+    tableName: requiredString(env, 'JOBS_TABLE'),
+    localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT'),
+    pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
+    region: present(env, 'AWS_REGION') ?? 'us-east-1',
   })
+  // The presigned URLs' origin: the local S3, or the bucket's virtual-hosted endpoint.
+  const imageOrigin = gallery.localS3Endpoint ?? `https://${gallery.bucket}.s3.${gallery.region}.amazonaws.com`
+  return Object.freeze({ gallery, imageOrigin })
 }
