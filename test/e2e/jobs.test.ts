@@ -1,15 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable } from '../../devkit/localJobs.ts'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
-import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
-import { localJobsSettings, type LocalJobsSettings } from '../../devkit/serverlessConfig.ts'
 import type { JobStatus } from '../../lib/jobs/job.ts'
-import { startTestS3, type TestS3 } from '../support/localS3.ts'
+import { startLocalStack, type LocalStack } from '../support/localStack.ts'
 import { until } from '../support/processTree.ts'
-import { startOffline, type Offline } from '../support/serverless.ts'
 
 // The whole jobs path as `npm start` runs it: serverless-offline (stage local) over HTTP, the local
 // S3, SQS and DynamoDB servers, and the pollers standing in for Lambda's event source mappings.
@@ -23,39 +19,15 @@ const PARAMS = { workerTimeout: String(WORKER_TIMEOUT_S) }
 const BUILD_FOLDER = '.esbuild/local-jobs-test'
 const FOREVER_MS = 10 * 60_000
 
-let s3: TestS3
-let queues: LocalQueues
-let table: LocalTable
-let offline: Offline
-let settings: LocalJobsSettings
-let sqs: SQSClient
-let pollers: QueuePoller[] = []
+let stack: LocalStack
 let origin: OriginFixture | undefined
 
-function offlineOn(ports: { httpPort?: number; lambdaPort?: number } = {}): Promise<Offline> {
-  return startOffline({
-    localS3Endpoint: s3.endpoint,
-    params: PARAMS,
-    env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint, IMGPULL_BUILD_FOLDER: BUILD_FOLDER },
-    ...ports,
-  })
-}
-
 beforeAll(async () => {
-  s3 = await startTestS3('imgpull-local-images')
-  queues = await startLocalQueues(0, QUEUE)
-  table = await startLocalTable(0)
-  settings = await localJobsSettings('local', PARAMS)
-  offline = await offlineOn()
-  sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-  pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: offline.lambdaUrl })
+  stack = await startLocalStack({ buildFolder: BUILD_FOLDER, params: PARAMS, queue: QUEUE })
 }, 180_000)
 
 afterAll(async () => {
-  await Promise.all(pollers.map((poller) => poller.stop()))
-  await offline?.stop()
-  sqs?.destroy()
-  await Promise.all([s3?.close(), queues?.close(), table?.close()])
+  await stack?.stop()
 })
 
 afterEach(async () => {
@@ -64,12 +36,12 @@ afterEach(async () => {
 })
 
 async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const response = await fetch(`${stack.offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: response.status, json: (await response.json()) as Record<string, unknown> }
 }
 
 async function jobStatus(jobId: string): Promise<JobStatus> {
-  return (await (await fetch(`${offline.httpUrl}/jobs/${jobId}`)).json()) as JobStatus
+  return (await (await fetch(`${stack.offline.httpUrl}/jobs/${jobId}`)).json()) as JobStatus
 }
 
 async function untilDone(jobId: string, timeoutMs: number): Promise<JobStatus> {
@@ -94,14 +66,14 @@ describe('Jobs over HTTP, through the local stack', () => {
 
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 8, prefix: 'flags/big/' })
     expect(accepted.status).toBe(202)
-    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: settings.worker.maxConcurrency * 8 })
+    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: stack.settings.worker.maxConcurrency * 8 })
     const job = await untilDone(String(accepted.json['jobId']), 240_000)
 
     expect(job).toMatchObject({ total: 20_000, chunks: 200, chunksDone: 200, counter: { ok: 19_760, not_found: 200, error: 40 } })
     expect(sum(job)).toBe(20_000)
     expect(origin.maxInFlight).toBeLessThanOrEqual(Number(accepted.json['maxOriginRequests']))
-    expect((await s3.listKeys('flags/big/')).length).toBe(19_760)
-    const report = (await s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
+    expect((await stack.s3.listKeys('flags/big/')).length).toBe(19_760)
+    const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
     expect(report).toHaveLength(1 + 240)
     expect(report.filter((line) => line.includes(',error,http_500,3,500,'))).toHaveLength(40)
   }, 300_000)
@@ -121,14 +93,12 @@ describe('Jobs over HTTP, through the local stack', () => {
 
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/killed/' })
     await reached
-    const ports = { httpPort: Number(new URL(offline.httpUrl).port), lambdaPort: Number(new URL(offline.lambdaUrl).port) }
-    await offline.kill()
-    offline = await offlineOn(ports)
+    await stack.crashAndRestart()
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
     expect(job).toMatchObject({ chunks: 3, chunksDone: 3, counter: { ok: 250, not_found: 0, error: 0 } })
     expect(origin.requests.filter((path) => path === '/k5.jpg')).toHaveLength(2)
-    expect((await s3.listKeys('flags/killed/')).length).toBe(250)
+    expect((await stack.s3.listKeys('flags/killed/')).length).toBe(250)
   }, 180_000)
 
   it('counts a chunk sent twice once', async () => {
@@ -140,8 +110,8 @@ describe('Jobs over HTTP, through the local stack', () => {
 
     // The same chunk again, twice, as a retried SendMessageBatch could have sent it.
     const chunk = { jobId, chunk: 0, codes: codes.slice(0, 100), baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/twice/', force: false }
-    for (let copy = 0; copy < 2; copy += 1) await sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: JSON.stringify(chunk) }))
-    await until('the copies to be run and deleted', () => queues.pending() === 0, 60_000)
+    for (let copy = 0; copy < 2; copy += 1) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: JSON.stringify(chunk) }))
+    await until('the copies to be run and deleted', () => stack.queues.pending() === 0, 60_000)
 
     const after = await jobStatus(jobId)
     expect(after).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 150, not_found: 0, error: 0 }, finishedAt: done.finishedAt })
@@ -156,14 +126,14 @@ describe('Jobs over HTTP, through the local stack', () => {
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
     expect(job).toMatchObject({ chunks: 1, chunksDone: 1, counter: { ok: 0, not_found: 0, error: 2 } })
-    const report = (await s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
+    const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
     expect(report).toContain('stuck1,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
     // Delivered as many times as the queue allows before its dead-letter queue took it.
     expect(origin.requests.filter((path) => path === '/stuck1.jpg').length).toBe(QUEUE.maxReceiveCount)
   }, 120_000)
 
   it('answers bad job requests with 400 or 404 and a JSON message', async () => {
-    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'manifests/bad.txt', Body: 'cn\nfr\n<script>\n' }))
+    await stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: 'manifests/bad.txt', Body: 'cn\nfr\n<script>\n' }))
     const tooMany = Array.from({ length: 100_001 }, (_, i) => i.toString(36))
 
     expect(await post('/jobs', { manifest: 'manifests/bad.txt', codes: ['cn'] })).toEqual({ status: 400, json: { message: 'give either codes or manifest, not both' } })
@@ -173,9 +143,9 @@ describe('Jobs over HTTP, through the local stack', () => {
       json: { message: 'manifest line 3 "<script>": may only contain letters, digits, ".", "_" and "-"' },
     })
     expect(await post('/jobs', { codes: tooMany })).toEqual({ status: 400, json: { message: 'codes: must hold at most 100000 codes' } })
-    const unknown = await fetch(`${offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
+    const unknown = await fetch(`${stack.offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
     expect([unknown.status, await unknown.json()]).toEqual([404, { message: 'no job 00000000-0000-4000-8000-000000000000 (jobs are kept some days after they finish, then removed)' }])
-    const malformed = await fetch(`${offline.httpUrl}/jobs/not-a-job`)
+    const malformed = await fetch(`${stack.offline.httpUrl}/jobs/not-a-job`)
     expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'jobId: must be the id POST /jobs answered (a lower-case UUID)' }])
   })
 })

@@ -1,53 +1,31 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { SQSClient } from '@aws-sdk/client-sqs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'puppeteer-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable } from '../../devkit/localJobs.ts'
 import { image, startOrigin, type OriginFixture } from '../../devkit/originFixture.ts'
 import { SAMPLE_JPEG } from '../../devkit/sampleOrigin.ts'
-import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
-import { localJobsSettings } from '../../devkit/serverlessConfig.ts'
 import { SCREENSHOTS, startBrowser } from '../support/browser.ts'
-import { startTestS3, type TestS3 } from '../support/localS3.ts'
-import { startOffline, type Offline } from '../support/serverless.ts'
+import { startLocalStack, type LocalStack } from '../support/localStack.ts'
 
 // The gallery and the job page in a real browser, against the local stack as `npm start` runs it.
 const BUILD_FOLDER = '.esbuild/local-pages-test'
 
-let s3: TestS3
-let queues: LocalQueues
-let table: LocalTable
-let offline: Offline
-let sqs: SQSClient
-let pollers: QueuePoller[] = []
+let stack: LocalStack
 let browser: Browser
 let page: Page
 let origin: OriginFixture | undefined
 
 beforeAll(async () => {
-  s3 = await startTestS3('imgpull-local-images')
-  const settings = await localJobsSettings()
-  queues = await startLocalQueues(0, settings.queue)
-  table = await startLocalTable(0)
-  offline = await startOffline({
-    localS3Endpoint: s3.endpoint,
-    env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint, IMGPULL_BUILD_FOLDER: BUILD_FOLDER },
-  })
-  sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-  pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: offline.lambdaUrl })
+  stack = await startLocalStack({ buildFolder: BUILD_FOLDER })
   browser = await startBrowser()
   page = await browser.newPage()
 }, 180_000)
 
 afterAll(async () => {
   await browser?.close()
-  await Promise.all(pollers.map((poller) => poller.stop()))
-  await offline?.stop()
-  sqs?.destroy()
-  await Promise.all([s3?.close(), queues?.close(), table?.close()])
+  await stack?.stop()
 })
 
 afterEach(async () => {
@@ -56,7 +34,7 @@ afterEach(async () => {
 })
 
 async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const response = await fetch(`${stack.offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return (await response.json()) as Record<string, unknown>
 }
 
@@ -76,7 +54,7 @@ describe('The gallery in a browser', () => {
     const stored = await post('/download', { codes, baseUrl: origin.baseUrl, prefix: 'flags/gallery/', concurrency: 16 })
     expect(stored['counter']).toEqual({ ok: 230, not_found: 0, error: 0 })
 
-    await page.goto(`${offline.httpUrl}/gallery?prefix=flags/gallery/`)
+    await page.goto(`${stack.offline.httpUrl}/gallery?prefix=flags/gallery/`)
     await page.screenshot({ path: join(SCREENSHOTS, 'gallery.png'), fullPage: true })
     const seen: string[] = []
     for (let pages = 1; ; pages += 1) {
@@ -97,15 +75,15 @@ describe('The gallery in a browser', () => {
 
   it('shows a code shaped like markup as text, and an empty prefix as a friendly empty state', async () => {
     const key = 'flags/odd/<img src=x onerror="window.pwned=1">.jpg'
-    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: SAMPLE_JPEG, ContentType: 'image/jpeg' }))
+    await stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: key, Body: SAMPLE_JPEG, ContentType: 'image/jpeg' }))
 
-    await page.goto(`${offline.httpUrl}/gallery?prefix=flags/odd/`)
+    await page.goto(`${stack.offline.httpUrl}/gallery?prefix=flags/odd/`)
     expect(await page.$eval('.code', (node) => node.textContent)).toBe('<img src=x onerror="window.pwned=1">')
     expect(await page.evaluate(() => (window as { pwned?: unknown }).pwned)).toBeUndefined()
     expect(await page.$$eval('img', (images) => images.map((img) => img.getAttribute('alt')))).toEqual(['<img src=x onerror="window.pwned=1">'])
     expect(await thumbnails()).toEqual({ loaded: 1, broken: 0 })
 
-    await page.goto(`${offline.httpUrl}/gallery?prefix=flags/nothing-here/`)
+    await page.goto(`${stack.offline.httpUrl}/gallery?prefix=flags/nothing-here/`)
     await page.screenshot({ path: join(SCREENSHOTS, 'gallery-empty.png') })
     expect(await page.$eval('.empty', (node) => node.textContent)).toBe('No images under flags/nothing-here/ yet. Store some with POST /download or a job.')
   })
@@ -120,7 +98,7 @@ describe('A job page in a browser', () => {
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, prefix: 'flags/live/', concurrency: 2 })
     const jobId = String(accepted['jobId'])
 
-    await page.goto(`${offline.httpUrl}/gallery/jobs/${jobId}`)
+    await page.goto(`${stack.offline.httpUrl}/gallery/jobs/${jobId}`)
     const first = await page.$eval('#progress', (bar) => (bar as HTMLProgressElement).value)
     // Moved on from what the page was rendered with, before the job was done: its own script at work.
     await page.waitForFunction((start: number) => {
@@ -148,7 +126,7 @@ describe('A job page in a browser', () => {
   })
 
   it('lists the recent jobs from the index page', async () => {
-    await page.goto(`${offline.httpUrl}/`)
+    await page.goto(`${stack.offline.httpUrl}/`)
     await Promise.all([page.waitForNavigation(), page.click('a[href="/gallery/jobs"]')])
     await page.screenshot({ path: join(SCREENSHOTS, 'jobs.png'), fullPage: true })
     const rows = await page.$$eval('tbody tr', (nodes) => nodes.length)

@@ -1,0 +1,71 @@
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable, type QueueSettings } from '../../devkit/localJobs.ts'
+import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
+import { localJobsSettings, type LocalJobsSettings } from '../../devkit/serverlessConfig.ts'
+import { startTestS3, type TestS3 } from './localS3.ts'
+import { startOffline, type Offline } from './serverless.ts'
+
+/** The whole app as `npm start` runs it, on free ports, for one test file. */
+export interface LocalStack {
+  readonly s3: TestS3
+  readonly queues: LocalQueues
+  readonly table: LocalTable
+  readonly sqs: SQSClient
+  readonly settings: LocalJobsSettings
+  /** serverless-offline as it is now: `crashAndRestart` replaces it. */
+  readonly offline: Offline
+  /** Kills serverless-offline and everything it runs at once, and starts it again on the same ports. */
+  crashAndRestart(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface LocalStackOptions {
+  /** A build folder of the file's own, so that two serverless-offline of stage local do not share one. */
+  readonly buildFolder: string
+  /** `--param` overrides, for serverless-offline and for the settings the pollers read. */
+  readonly params?: Record<string, string>
+  /** The jobs queue's settings; the template's when left out. */
+  readonly queue?: QueueSettings
+}
+
+/**
+ * The local S3 (bucket imgpull-local-images), SQS and DynamoDB servers, serverless-offline of stage
+ * local pointed at them, and the pollers standing in for Lambda's event source mappings.
+ */
+export async function startLocalStack({ buildFolder, params = {}, queue }: LocalStackOptions): Promise<LocalStack> {
+  const s3 = await startTestS3('imgpull-local-images')
+  const settings = await localJobsSettings('local', params)
+  const queues = await startLocalQueues(0, queue ?? settings.queue)
+  const table = await startLocalTable(0)
+  const offlineOn = (ports: { httpPort?: number; lambdaPort?: number } = {}) =>
+    startOffline({
+      localS3Endpoint: s3.endpoint,
+      params,
+      env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint, IMGPULL_BUILD_FOLDER: buildFolder },
+      ...ports,
+    })
+  let offline = await offlineOn()
+  const sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  const pollers: QueuePoller[] = startJobPollers({ sqs, queues, settings, lambdaUrl: offline.lambdaUrl })
+  return {
+    s3,
+    queues,
+    table,
+    sqs,
+    settings,
+    get offline() {
+      return offline
+    },
+    async crashAndRestart() {
+      const ports = { httpPort: Number(new URL(offline.httpUrl).port), lambdaPort: Number(new URL(offline.lambdaUrl).port) }
+      await offline.kill()
+      offline = await offlineOn(ports)
+    },
+    async stop() {
+      await Promise.all(pollers.map((poller) => poller.stop()))
+      await offline.stop()
+      sqs.destroy()
+      await Promise.all([s3.close(), queues.close(), table.close()])
+    },
+  }
+}
