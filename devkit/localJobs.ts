@@ -11,6 +11,9 @@ export const LOCAL_JOBS = Object.freeze({
   table: 'imgpull-local-jobs',
 })
 
+// What the index of recent jobs holds besides its keys, as the template's does.
+const RECENT_JOBS_ATTRIBUTES = ['jobId', 'prefix', 'total', 'chunks', 'chunksDone', 'ok', 'not_found', 'error', 'unchanged', 'bytes', 'updatedAt', 'startedAt', 'finishedAt', 'reportKey']
+
 // fauxqs's account id, which the queue URLs stage local is configured with carry.
 const LOCAL_ACCOUNT = '000000000000'
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
@@ -103,7 +106,7 @@ export async function startLocalTable(port: number): Promise<LocalTable> {
             { AttributeName: 'kind', KeyType: 'HASH' },
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: RECENT_JOBS_ATTRIBUTES },
         },
       ],
     }),

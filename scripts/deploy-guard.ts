@@ -70,7 +70,8 @@ export function scheduleProblem(functionName: string, schedule: ScheduleEvent): 
  * under /gallery must have an authorizer, and a JWT authorizer needs its issuer and audience.
  */
 export function galleryProblem(functionName: string, route: { readonly path?: unknown; readonly authorizer?: unknown }, authorizers: Record<string, { readonly issuerUrl?: unknown; readonly audience?: unknown }>): string | undefined {
-  if (typeof route.path !== 'string' || !route.path.startsWith('/gallery')) return undefined
+  // The pages' style sheet and script hold no data, and a browser fetches them without a token.
+  if (typeof route.path !== 'string' || !route.path.startsWith('/gallery') || route.path.startsWith('/gallery/assets/')) return undefined
   const name = typeof route.authorizer === 'object' && route.authorizer !== null ? (route.authorizer as { name?: unknown }).name : undefined
   if (typeof name !== 'string') {
     return `function ${functionName}: ${route.path} would be public on a deployed stage; set param galleryAccess to 'jwt' with galleryJwtIssuer and galleryJwtAudience, or leave it 'off'`

@@ -29,7 +29,8 @@ export const DEFAULT_GALLERY_PAGE_SIZE = 100
 export function loadWebConfig(env: Env = process.env): WebConfig {
   if (present(env, 'GALLERY') !== 'on') return Object.freeze({ gallery: undefined, imageOrigin: undefined })
   const rootPrefix = env['KEY_PREFIX'] ?? 'flags/'
-  const problem = keyPrefixProblem(rootPrefix)
+  // A folder: the gallery must never reach `flags-other/` from `flags`, nor the whole bucket from ''.
+  const problem = rootPrefix === '' || !rootPrefix.endsWith('/') ? 'must be a folder, ending in "/", to serve the gallery' : keyPrefixProblem(rootPrefix)
   if (problem !== undefined) throw new ConfigError('KEY_PREFIX', `${problem}, got "${rootPrefix}"`)
   const gallery = Object.freeze({
     bucket: requiredString(env, 'BUCKET_NAME'),
@@ -40,7 +41,15 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
     pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
     region: present(env, 'AWS_REGION') ?? 'us-east-1',
   })
-  // The presigned URLs' origin: the local S3, or the bucket's virtual-hosted endpoint.
-  const imageOrigin = gallery.localS3Endpoint ?? `https://${gallery.bucket}.s3.${gallery.region}.amazonaws.com`
+  const imageOrigin = gallery.localS3Endpoint ?? optionalHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? s3Origin(gallery.bucket, gallery.region)
   return Object.freeze({ gallery, imageOrigin })
+}
+
+/**
+ * The origin of the presigned URLs the SDK makes for a bucket: virtual-hosted, unless the name
+ * cannot be a host name (dots, capitals), which S3 serves path-style; China's partition has its own domain.
+ */
+export function s3Origin(bucket: string, region: string): string {
+  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'
+  return /^[a-z0-9-]+$/.test(bucket) ? `https://${bucket}.s3.${region}.${domain}` : `https://s3.${region}.${domain}`
 }

@@ -58,7 +58,8 @@ export async function galleryView(query: { prefix?: string | undefined; next?: s
       limit(async () => ({
         ...image,
         code: codeOf(image.key, prefix),
-        contentType: (await shelf.contentTypeOf(image.key)) ?? 'unknown',
+        // One object gone between the listing and its look-up does not fail the page.
+        contentType: (await shelf.contentTypeOf(image.key).catch(() => undefined)) ?? 'unknown',
         url: await shelf.viewUrl(image.key),
       })),
     ),
@@ -86,13 +87,12 @@ export const MAX_FAILURES_SHOWN = 100
 export async function jobPageView(jobId: string, store: JobStore, shelf: ImageShelf): Promise<JobPageView> {
   const job = await jobStatusOf({ jobId }, store)
   const failures: DownloadFailure[] = []
-  let count = 0
+  // Only as many chunk items as the first failures take: a large job's are never all read for a page.
   for await (const page of store.failuresOf(job.jobId)) {
-    for (const failure of page) {
-      count += 1
-      if (failures.length < MAX_FAILURES_SHOWN) failures.push(failure)
-    }
+    failures.push(...page.slice(0, MAX_FAILURES_SHOWN - failures.length))
+    if (failures.length >= MAX_FAILURES_SHOWN) break
   }
+  const failed = job.counter.not_found + job.counter.error
   const reportUrl = job.reportKey === null ? undefined : await shelf.viewUrl(job.reportKey)
-  return { job, failures, moreFailures: count - failures.length, ...(reportUrl === undefined ? {} : { reportUrl }) }
+  return { job, failures, moreFailures: Math.max(0, failed - failures.length), ...(reportUrl === undefined ? {} : { reportUrl }) }
 }

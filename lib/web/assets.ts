@@ -23,15 +23,16 @@ dd{margin:0}
 
 /**
  * The job page's script: asks the page's status URL for the job every second and writes what it
- * says into the page (as text, never as markup) until the job is done, then shows its links.
+ * says into the page (as text, never as markup); asks for the failures only when their count has
+ * changed; stops once the job is done (then shows its links) or the answer is refused.
  */
 export const JOB_SCRIPT = `
 'use strict'
 const main = document.querySelector('main[data-status-url]')
+let failuresShown = Number(main.dataset.failuresShown)
 const put = (id, text) => { const node = document.getElementById(id); if (node) node.textContent = String(text) }
 function seconds(from, to) { return Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) }
-function show(view) {
-  const job = view.job
+function showJob(job) {
   const counted = job.counter.ok + job.counter.not_found + job.counter.error
   const bar = document.getElementById('progress')
   bar.max = job.total
@@ -45,8 +46,9 @@ function show(view) {
   const elapsed = seconds(job.createdAt, job.finishedAt || new Date().toISOString())
   put('elapsed', elapsed.toFixed(1) + ' s')
   put('rate', elapsed > 0 ? (counted / elapsed).toFixed(1) + ' images/s' : '-')
-  const rows = document.getElementById('failures')
-  rows.replaceChildren(...view.failures.map((failure) => {
+}
+function showFailures(view) {
+  document.getElementById('failures').replaceChildren(...view.failures.map((failure) => {
     const row = document.createElement('tr')
     for (const value of [failure.code, failure.status, failure.reason, failure.message]) {
       const cell = document.createElement('td')
@@ -56,18 +58,34 @@ function show(view) {
     return row
   }))
   put('more-failures', view.moreFailures > 0 ? view.moreFailures + ' more in the report' : '')
-  if (job.state === 'done') {
-    document.getElementById('done').hidden = false
-    if (view.reportUrl) document.getElementById('report').href = view.reportUrl
-    return true
-  }
-  return false
+  if (view.reportUrl) document.getElementById('report').href = view.reportUrl
+}
+async function ask(url) {
+  const answer = await fetch(url, { headers: { accept: 'application/json' } })
+  if (answer.status >= 400 && answer.status < 500) throw new Error('refused')
+  return answer.ok ? answer.json() : undefined
 }
 async function poll() {
   try {
-    const answer = await fetch(main.dataset.statusUrl, { headers: { accept: 'application/json' } })
-    if (answer.ok && show(await answer.json())) return
-  } catch {}
+    const job = await ask(main.dataset.statusUrl)
+    if (job) {
+      showJob(job)
+      const failed = job.counter.not_found + job.counter.error
+      if (failed !== failuresShown || job.state === 'done') {
+        const view = await ask(main.dataset.failuresUrl)
+        if (view) {
+          showFailures(view)
+          failuresShown = failed
+        }
+      }
+      if (job.state === 'done') {
+        document.getElementById('done').hidden = false
+        return
+      }
+    }
+  } catch (error) {
+    if (error instanceof Error && error.message === 'refused') return
+  }
   setTimeout(poll, 1000)
 }
 poll()

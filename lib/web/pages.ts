@@ -59,11 +59,12 @@ export function jobPage(view: JobPageView): string {
   const counted = job.counter.ok + job.counter.not_found + job.counter.error
   const done = job.state === 'done'
   const statusUrl = `/gallery/jobs/${job.jobId}/status`
+  const failuresUrl = `/gallery/jobs/${job.jobId}/failures`
   return render(
     layout(
       `Job ${job.jobId}`,
       html`<h1>Job <code>${job.jobId}</code></h1>
-<main data-status-url="${statusUrl}">
+<main data-status-url="${statusUrl}" data-failures-url="${failuresUrl}" data-failures-shown="${job.counter.not_found + job.counter.error}">
 <label for="progress"><span id="counted">${counted}</span> of ${job.total} codes counted (<span id="state">${job.state}</span>)</label>
 <progress id="progress" max="${job.total}" value="${counted}">${counted} of ${job.total}</progress>
 <dl><dt>ok</dt><dd id="ok">${job.counter.ok}</dd><dt>not found</dt><dd id="not_found">${job.counter.not_found}</dd><dt>error</dt><dd id="error">${job.counter.error}</dd>

@@ -31,7 +31,9 @@ export function webRoutes(gallery?: Gallery): WebRoute[] {
     },
     { method: 'GET', path: '/gallery/jobs', handler: async () => privatePage(jobsPage(await gallery.recentJobs())) },
     { method: 'GET', path: '/gallery/jobs/{jobId}', handler: async (event: APIGatewayProxyEventV2) => privatePage(jobPage(await gallery.job(jobIdOf(event)))) },
-    { method: 'GET', path: '/gallery/jobs/{jobId}/status', handler: async (event: APIGatewayProxyEventV2) => jsonResponse(200, await gallery.job(jobIdOf(event))) },
+    // Asked every second by the job page: one item read. The failures only when their count changes.
+    { method: 'GET', path: '/gallery/jobs/{jobId}/status', handler: async (event: APIGatewayProxyEventV2) => jsonResponse(200, await gallery.jobStatus(jobIdOf(event))) },
+    { method: 'GET', path: '/gallery/jobs/{jobId}/failures', handler: async (event: APIGatewayProxyEventV2) => jsonResponse(200, await gallery.job(jobIdOf(event))) },
     { method: 'GET', path: '/gallery/assets/gallery.css', handler: async () => assetResponse('text/css', GALLERY_CSS) },
     { method: 'GET', path: '/gallery/assets/job.js', handler: async () => assetResponse('text/javascript', JOB_SCRIPT) },
   ]

@@ -7,7 +7,14 @@ import type { Gallery } from '../gallery/gallery.ts'
  */
 export function lazyGallery(config: GalleryConfig, imageOrigin: string): Gallery {
   let loaded: Promise<Gallery> | undefined
-  const gallery = () => (loaded ??= import('./web.ts').then((wiring) => wiring.composeGallery(config)))
+  const gallery = () =>
+    (loaded ??= import('./web.ts')
+      .then((wiring) => wiring.composeGallery(config))
+      .catch((error: unknown) => {
+        // Not kept: the next request tries again.
+        loaded = undefined
+        throw error
+      }))
   return {
     page: async (query) => (await gallery()).page(query),
     job: async (jobId) => (await gallery()).job(jobId),

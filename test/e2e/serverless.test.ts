@@ -601,7 +601,7 @@ describe('the gallery on a deployed stage', () => {
   it('is deployed behind the operator\'s JWT authorizer, with read-only access to the images and jobs', async () => {
     const issuer = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example'
     const template = await packaged(['--param=galleryAccess=jwt', `--param=galleryJwtIssuer=${issuer}`, '--param=galleryJwtAudience=imgpull-web'])
-    expect(routesOf(template)).toMatchObject({ 'GET /': 'NONE', 'GET /gallery': 'JWT', 'GET /gallery/{proxy+}': 'JWT' })
+    expect(routesOf(template)).toMatchObject({ 'GET /': 'NONE', 'GET /gallery': 'JWT', 'GET /gallery/{proxy+}': 'JWT', 'GET /gallery/assets/{file}': 'NONE' })
     const authorizer = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')
     expect(authorizer?.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Issuer: issuer, Audience: ['imgpull-web'] } })
     expect(webActions(template)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'dynamodb:GetItem', 'dynamodb:Query'])

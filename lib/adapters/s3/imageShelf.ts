@@ -1,5 +1,6 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3ServiceException, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { ValidationError } from '../../errors.ts'
 import type { ImageShelf } from '../../gallery/ports.ts'
 
 /** How long a page's image URLs work: long enough to load the page, short enough not to be shared. */
@@ -9,7 +10,13 @@ export const VIEW_URL_SECONDS = 300
 export function s3ImageShelf(client: S3Client, bucket: string): ImageShelf {
   return {
     async list(prefix, token, max) {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: max, ContinuationToken: token }))
+      const page = await client
+        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: max, ContinuationToken: token }))
+        .catch((error: unknown) => {
+          // A token S3 does not recognise is the caller's to fix, not a fault of ours.
+          if (token !== undefined && error instanceof S3ServiceException && error.name === 'InvalidArgument') throw new ValidationError('next: not a page of this gallery')
+          throw error
+        })
       const images = (page.Contents ?? []).map((object) => ({
         key: object.Key ?? '',
         bytes: object.Size ?? 0,
