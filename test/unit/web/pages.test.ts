@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { GALLERY_CSS, JOB_SCRIPT } from '../../../lib/web/assets.ts'
 import { decodePathSegment, galleryPage, helloPage, indexPage } from '../../../lib/web/pages.ts'
 
 describe('Function: helloPage', () => {
@@ -49,5 +50,12 @@ describe('Function: galleryPage', () => {
 
   it('shows an empty prefix as an empty state, not an error', () => {
     expect(galleryPage({ prefix: 'flags/none/', images: [] })).toContain('<p class="empty">No images under <code>flags/none/</code> yet.')
+  })
+})
+
+describe('The pages\' own style sheet and script', () => {
+  it('stay a few KB: no framework', () => {
+    expect(Buffer.byteLength(GALLERY_CSS)).toBeLessThan(2 * 1024)
+    expect(Buffer.byteLength(JOB_SCRIPT)).toBeLessThan(4 * 1024)
   })
 })
