@@ -540,6 +540,7 @@ describe('serverless package --stage prod', () => {
     expect(summary('JobsRole')).toEqual([
       `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
       `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
+      `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['ScheduleFailuresQueue', 'Arn'] })}`,
       `s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/manifests/*' })}`,
       `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,
       `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
