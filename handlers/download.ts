@@ -1,12 +1,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { batchTelemetry, createTelemetry, publishMetrics } from '../lib/adapters/telemetry.ts'
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware'
+import { batchTelemetry, createTelemetry, createTracer, publishMetrics } from '../lib/adapters/telemetry.ts'
 import { loadDownloadConfig } from '../lib/config/download.ts'
 import { multiTriggerHandler } from '../lib/lambda/multiTrigger.ts'
 import { composeDownload } from '../lib/wiring/download.ts'
 
 // Built once per container: a bad variable fails the cold start, and connections are reused.
 const config = loadDownloadConfig()
-const download = composeDownload(config)
+const tracer = createTracer()
+const download = composeDownload(config, { tracer })
 const { logger, metrics } = createTelemetry(config)
 
 export const handler = multiTriggerHandler(
@@ -20,6 +22,6 @@ export const handler = multiTriggerHandler(
     maxBodyBytes: config.maxBodyBytes,
     reportUnexpected: (error) => logger.error('unexpected failure', error as Error),
     // The request id and function name go on every log line; metrics are flushed after each invocation.
-    outer: [injectLambdaContext(logger, { resetKeys: true }), publishMetrics(metrics)],
+    outer: [captureLambdaHandler(tracer, { captureResponse: false }), injectLambdaContext(logger, { resetKeys: true }), publishMetrics(metrics)],
   },
 )

@@ -1,12 +1,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { batchTelemetry, createTelemetry, publishMetrics } from '../lib/adapters/telemetry.ts'
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware'
+import { batchTelemetry, createTelemetry, createTracer, publishMetrics } from '../lib/adapters/telemetry.ts'
 import { loadJobsConfig } from '../lib/config/jobs.ts'
 import { sqsBatchHandler } from '../lib/lambda/sqsBatch.ts'
 import { composeJobs } from '../lib/wiring/jobs.ts'
 
 // Built once per container: a bad variable fails the cold start, and connections are reused.
 const config = loadJobsConfig()
-const jobs = composeJobs(config)
+const tracer = createTracer()
+const jobs = composeJobs(config, { tracer })
 const { logger, metrics } = createTelemetry(config.download)
 
 export const handler = sqsBatchHandler(
@@ -16,5 +18,5 @@ export const handler = sqsBatchHandler(
     if (counted.kind === 'dropped') logger.warn('chunk dropped', { messageId: record.messageId, reason: counted.reason })
     else logger.info('chunk counted', { jobId: counted.job.jobId, chunk: counted.chunk, chunksDone: counted.job.chunksDone, state: counted.job.state })
   },
-  { outer: [injectLambdaContext(logger, { resetKeys: true }), publishMetrics(metrics)] },
+  { outer: [captureLambdaHandler(tracer, { captureResponse: false }), injectLambdaContext(logger, { resetKeys: true }), publishMetrics(metrics)] },
 )

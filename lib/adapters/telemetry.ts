@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+import { Tracer } from '@aws-lambda-powertools/tracer'
 import type { MiddlewareObj } from '@middy/core'
 import type { CodeFinished, DownloadObserver, DownloadReport } from '../download/report.ts'
 
@@ -21,6 +22,11 @@ export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logge
   const logger = new Logger({ serviceName: SERVICE })
   const metrics = new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
   return { logger, metrics }
+}
+
+/** X-Ray tracing from Powertools; it reads POWERTOOLS_TRACE_ENABLED itself, and is off outside Lambda. */
+export function createTracer(): Tracer {
+  return new Tracer({ serviceName: SERVICE })
 }
 
 /** A finished batch as its summary line tells it: the report, and the bucket it went to. */

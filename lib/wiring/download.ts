@@ -1,4 +1,6 @@
+import type { Tracer } from '@aws-lambda-powertools/tracer'
 import type { S3Client } from '@aws-sdk/client-s3'
+import { tracedPorts } from '../adapters/tracing.ts'
 import { lookup } from 'node:dns'
 import { createOriginAgent, httpImageSource, type LookupAll } from '../adapters/origin/httpImageSource.ts'
 import { createS3Client } from '../adapters/s3/client.ts'
@@ -23,19 +25,22 @@ export interface WiringOverrides {
   readonly s3Client?: S3Client
   readonly sink?: ObjectSink
   readonly lookupAll?: LookupAll
+  /** Traces each origin request and S3 call as a subsegment. */
+  readonly tracer?: Tracer
 }
 
 /** The download core's dependencies bound to the real adapters: what a batch of any trigger runs with. */
 export function downloadDeps(config: DownloadConfig, overrides: WiringOverrides = {}): BatchDeps {
   const lookupAll = overrides.lookupAll ?? lookup
   const agent = createOriginAgent(config.originTimeouts, config.rules.originPolicy, lookupAll)
+  const ports = {
+    source: httpImageSource(agent, config.rules.originPolicy),
+    sink: overrides.sink ?? s3ObjectSink(overrides.s3Client ?? createS3Client({ localEndpoint: config.localS3Endpoint }), config.bucket),
+  }
   return {
     rules: config.rules,
     settings: config.settings,
-    ports: {
-      source: httpImageSource(agent, config.rules.originPolicy),
-      sink: overrides.sink ?? s3ObjectSink(overrides.s3Client ?? createS3Client({ localEndpoint: config.localS3Endpoint }), config.bucket),
-    },
+    ports: overrides.tracer === undefined ? ports : tracedPorts(ports, overrides.tracer),
     // The same resolver the connections use, so both see one view of DNS.
     resolveHost: (hostname: string) =>
       new Promise<string[]>((resolve, reject) =>
