@@ -73,6 +73,11 @@ describe.each(['dev', 'prod'])('the deployed stage %s', (stage) => {
       expect({ fn, tracing: properties?.['TracingConfig'], reserved: typeof properties?.['ReservedConcurrentExecutions'] }).toEqual({ fn, tracing: { Mode: 'Active' }, reserved: 'number' })
     }
     expect(ofType(template(), 'AWS::Lambda::Version')).toEqual([])
+    // Powertools' subsegments (origin requests, S3 calls) where the images are fetched.
+    for (const fn of ['Download', 'Worker']) {
+      const environment = template().Resources[`${fn}LambdaFunction`]?.Properties['Environment'] as { Variables: Record<string, unknown> }
+      expect({ fn, tracing: environment.Variables['POWERTOOLS_TRACE_ENABLED'] }).toEqual({ fn, tracing: 'true' })
+    }
     for (const [, role] of ofType(template(), 'AWS::IAM::Role')) {
       expect(JSON.stringify(role.Properties['ManagedPolicyArns'] ?? [])).toContain('AWSXRayDaemonWriteAccess')
     }
