@@ -125,6 +125,11 @@ export default class DeployGuard {
               const problem = galleryProblem(name, event['httpApi'] as { path?: unknown; authorizer?: unknown }, provider.httpApi?.authorizers ?? {})
               if (problem !== undefined) refuse(problem)
             }
+            if ('sqs' in event && resources?.Resources?.[`${name.charAt(0).toUpperCase()}${name.slice(1)}DurationAlarm`] !== undefined) {
+              const alarm = resources.Resources[`${name.charAt(0).toUpperCase()}${name.slice(1)}DurationAlarm`]?.Properties?.['Threshold']
+              const problem = durationAlarmProblem(name, Number(fn.timeout ?? provider.timeout ?? 6), alarm)
+              if (problem !== undefined) refuse(problem)
+            }
             const queueName = 'sqs' in event ? queueOf(event['sqs']) : undefined
             if (queueName !== undefined) {
               const timeout = Number(fn.timeout ?? provider.timeout ?? 6)
@@ -136,6 +141,13 @@ export default class DeployGuard {
       },
     }
   }
+}
+
+/** Why a function's duration alarm is not at 80 % of its timeout (set apart, as the worker's is), or undefined. */
+export function durationAlarmProblem(functionName: string, timeoutSeconds: number, thresholdMs: unknown): string | undefined {
+  const expected = timeoutSeconds * 800
+  if (Number(thresholdMs) === expected) return undefined
+  return `function ${functionName}: its duration alarm is at ${String(thresholdMs)} ms, not 80 % of its ${timeoutSeconds} s timeout (${expected}); set param workerDurationAlarmMs to match workerTimeout`
 }
 
 /** The queue resource an sqs event names with `Fn::GetAtt: [Queue, Arn]`, if it names one of this service's. */

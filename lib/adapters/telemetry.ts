@@ -26,7 +26,9 @@ export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logge
 
 /** X-Ray tracing from Powertools; it reads POWERTOOLS_TRACE_ENABLED itself, and is off outside Lambda. */
 export function createTracer(): Tracer {
-  return new Tracer({ serviceName: SERVICE })
+  // Not every HTTP call: the origin would get X-Ray's header, and each request two subsegments
+  // (tracedPorts makes the ones that say what a call was for).
+  return new Tracer({ serviceName: SERVICE, captureHTTPsRequests: false })
 }
 
 /** A finished batch as its summary line tells it: the report, and the bucket it went to. */

@@ -49,7 +49,7 @@ describe.each(['dev', 'prod'])('the deployed stage %s', (stage) => {
     const alarms = Object.fromEntries(ofType(template(), 'AWS::CloudWatch::Alarm'))
     expect(JSON.stringify(alarms['DownloadErrorRateSqsAlarm']?.Properties['Metrics'])).toContain('failed / (failed + stored + missing)')
     expect(alarms['DownloadErrorRateHttpAlarm']?.Properties['Threshold']).toBe(0.05)
-    expect(alarms['DeadLettersNotEmptyAlarm']?.Properties).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'QueueName'] } }], Threshold: 1 })
+    expect(alarms['DeadLettersNotEmptyAlarm']?.Properties).toMatchObject({ MetricName: 'NumberOfMessagesReceived', Statistic: 'Sum', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'QueueName'] } }], Threshold: 1 })
     expect(alarms['OldestChunkAlarm']?.Properties).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 })
     expect(alarms['ScheduleFailuresAlarm']?.Properties).toMatchObject({ Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ScheduleFailuresQueue', 'QueueName'] } }] })
     expect(alarms['Api5xxAlarm']?.Properties).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] })
