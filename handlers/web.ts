@@ -8,6 +8,6 @@ import { lazyGallery } from '../lib/wiring/lazyGallery.ts'
 
 // Built once per container: the gallery only where the stage serves it.
 const { gallery: galleryConfig, imageOrigin } = loadWebConfig()
-const gallery = galleryConfig === undefined ? undefined : lazyGallery(galleryConfig, imageOrigin ?? '')
+const gallery = galleryConfig === undefined ? undefined : lazyGallery(galleryConfig)
 
 export const handler = httpApiHandler(httpRouterHandler<APIGatewayProxyEventV2, HttpResponse>(webRoutes(gallery)), { imageOrigin })

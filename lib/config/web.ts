@@ -11,6 +11,8 @@ export interface GalleryConfig {
   readonly pageSize: number
   /** The region the bucket is in (Lambda's own, AWS_REGION). */
   readonly region: string
+  /** Where the images' presigned URLs point, for the pages' policy. */
+  readonly imageOrigin: string
 }
 
 /** What the web function reads: the gallery's settings, or undefined when the stage does not serve it. */
@@ -32,16 +34,20 @@ export function loadWebConfig(env: Env = process.env): WebConfig {
   // A folder: the gallery must never reach `flags-other/` from `flags`, nor the whole bucket from ''.
   const problem = rootPrefix === '' || !rootPrefix.endsWith('/') ? 'must be a folder, ending in "/", to serve the gallery' : keyPrefixProblem(rootPrefix)
   if (problem !== undefined) throw new ConfigError('KEY_PREFIX', `${problem}, got "${rootPrefix}"`)
+  const bucket = requiredString(env, 'BUCKET_NAME')
+  const localS3Endpoint = optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT')
+  const region = present(env, 'AWS_REGION') ?? 'us-east-1'
+  const imageOrigin = localS3Endpoint ?? optionalHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? s3Origin(bucket, region)
   const gallery = Object.freeze({
-    bucket: requiredString(env, 'BUCKET_NAME'),
-    localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
+    bucket,
+    localS3Endpoint,
     rootPrefix,
     tableName: requiredString(env, 'JOBS_TABLE'),
     localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT'),
     pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
-    region: present(env, 'AWS_REGION') ?? 'us-east-1',
+    region,
+    imageOrigin,
   })
-  const imageOrigin = gallery.localS3Endpoint ?? optionalHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? s3Origin(gallery.bucket, gallery.region)
   return Object.freeze({ gallery, imageOrigin })
 }
 

@@ -5,7 +5,7 @@ import type { Gallery } from '../gallery/gallery.ts'
  * The gallery, its AWS clients loaded on its first request rather than at the web function's cold
  * start: the index and hello pages start in a few milliseconds, without the SDK.
  */
-export function lazyGallery(config: GalleryConfig, imageOrigin: string): Gallery {
+export function lazyGallery(config: GalleryConfig): Gallery {
   let loaded: Promise<Gallery> | undefined
   const gallery = () =>
     (loaded ??= import('./web.ts')
@@ -20,6 +20,6 @@ export function lazyGallery(config: GalleryConfig, imageOrigin: string): Gallery
     job: async (jobId) => (await gallery()).job(jobId),
     jobStatus: async (jobId) => (await gallery()).jobStatus(jobId),
     recentJobs: async () => (await gallery()).recentJobs(),
-    imageOrigin,
+    imageOrigin: config.imageOrigin,
   }
 }

@@ -2,7 +2,7 @@ import { createDynamoDbClient } from '../adapters/dynamodb/client.ts'
 import { dynamoJobStore } from '../adapters/dynamodb/jobStore.ts'
 import { createS3Client } from '../adapters/s3/client.ts'
 import { s3ImageShelf } from '../adapters/s3/imageShelf.ts'
-import { s3Origin, type GalleryConfig } from '../config/web.ts'
+import type { GalleryConfig } from '../config/web.ts'
 import { galleryView, jobPageView, type Gallery } from '../gallery/gallery.ts'
 import { jobStatusOf } from '../jobs/status.ts'
 
@@ -21,6 +21,6 @@ export function composeGallery(config: GalleryConfig): Gallery {
     job: (jobId) => jobPageView(jobId, store, shelf),
     jobStatus: (jobId) => jobStatusOf({ jobId }, store),
     recentJobs: () => store.recent(RECENT_JOBS),
-    imageOrigin: config.localS3Endpoint ?? s3Origin(config.bucket, config.region),
+    imageOrigin: config.imageOrigin,
   }
 }
