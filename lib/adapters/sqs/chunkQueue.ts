@@ -24,9 +24,8 @@ interface Pending {
  * whole; what still fails is handed back with SQS's reason, not thrown, so the planner can count it.
  */
 export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
-  let reason: string | undefined
-
-  async function sendBatch(batch: readonly Pending[]): Promise<Pending[]> {
+  /** Sends one batch, resending what SQS reports failed; hands back what never went, and tells why to `noteReason`. */
+  async function sendBatch(batch: readonly Pending[], noteReason: (reason: string) => void): Promise<Pending[]> {
     let pending = batch
     for (let round = 0; round <= RESEND_ROUNDS && pending.length > 0; round += 1) {
       if (round > 0) await sleep(RESEND_BASE_DELAY_MS * 2 ** (round - 1))
@@ -35,13 +34,13 @@ export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
           new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending.map(({ body }, index) => ({ Id: String(index), MessageBody: body })) }),
         )
         const failed = new Map(Failed.map((entry) => [Number(entry.Id), entry]))
-        for (const entry of failed.values()) reason = `${entry.Code ?? 'failed'}: ${entry.Message ?? ''}`.trim()
+        for (const entry of failed.values()) noteReason(`${entry.Code ?? 'failed'}: ${entry.Message ?? ''}`.trim())
         // An entry SQS faults the sender for (too large, invalid) fails the same way again.
         if ([...failed.values()].every((entry) => entry.SenderFault === true) && failed.size > 0) return pending.filter((_, index) => failed.has(index))
         pending = pending.filter((_, index) => failed.has(index))
       } catch (error) {
         // The SDK has retried the call already; a call SQS refuses as the caller's fault fails the same way again.
-        reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        noteReason(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
         if ((error as { $fault?: unknown }).$fault === 'client') return [...pending]
       }
     }
@@ -50,7 +49,10 @@ export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
 
   return {
     async send(messages) {
-      reason = undefined
+      let reason: string | undefined
+      const noteReason = (why: string) => {
+        reason = why
+      }
       const batches: Pending[][] = []
       let batch: Pending[] = []
       let bytes = 0
@@ -72,7 +74,7 @@ export function sqsChunkQueue(client: SQSClient, queueUrl: string): ChunkQueue {
       await Promise.all(
         Array.from({ length: Math.min(PARALLEL_BATCHES, batches.length) }, async () => {
           for (let current = batches[next++]; current !== undefined; current = batches[next++]) {
-            unsent.push(...(await sendBatch(current)).map(({ message }) => message))
+            unsent.push(...(await sendBatch(current, noteReason)).map(({ message }) => message))
           }
         }),
       )
