@@ -19,13 +19,22 @@ const CSV_HEADER = 'code,status,reason,attempts,httpStatus,message'
  * done. Safe to run more than once (by a redelivered last chunk): the report is the same, and the
  * job is marked done once.
  */
-export async function finishIfComplete(job: JobStatus, deps: Finishing): Promise<JobStatus> {
+async function finishIfComplete(job: JobStatus, deps: Finishing): Promise<JobStatus> {
   if (job.state === 'done' || job.chunksDone < job.chunks) return job
   const reportKey = `${deps.reportPrefix}${job.jobId}.csv`
   const lines = [CSV_HEADER]
   for await (const page of deps.store.failuresOf(job.jobId)) for (const failure of page) lines.push(csvLine(failure))
   await deps.objects.writeText(reportKey, `${lines.join('\n')}\n`, 'text/csv; charset=utf-8')
   return deps.store.finish(job.jobId, reportKey, deps.now().toISOString())
+}
+
+/**
+ * Records a chunk's outcome (the first one recorded stands), counts it into its job once, and
+ * closes the job when that was its last chunk: how every way a chunk ends is counted.
+ */
+export async function countChunk(jobId: string, outcome: ChunkOutcome, deps: Finishing): Promise<JobStatus> {
+  const job = await deps.store.recordChunk(jobId, outcome, deps.now().toISOString())
+  return finishIfComplete(job, deps)
 }
 
 /** A chunk that will never be run, counted: every code an `error` for `why`. */

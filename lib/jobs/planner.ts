@@ -5,7 +5,7 @@ import { keyPrefixProblem } from '../download/keys.ts'
 import type { RequestRules } from '../download/request.ts'
 import type { ResolveHost } from '../security/originPolicy.ts'
 import { chunkMessages } from './chunks.ts'
-import { deadLetterOutcome, finishIfComplete, type Finishing } from './finish.ts'
+import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
 import { parseManifest } from './manifest.ts'
 import { ObjectTooLarge, type ChunkQueue, type JobObjects } from './ports.ts'
 
@@ -72,10 +72,7 @@ export async function startJob(
   })
   const unsent = await deps.queue.send(messages)
   const why = `the chunk could not be queued${unsent.reason === undefined ? '' : `: ${unsent.reason}`}`
-  for (const message of unsent.messages) {
-    const job = await deps.store.recordChunk(jobId, deadLetterOutcome(message, why), at)
-    await finishIfComplete(job, deps)
-  }
+  for (const message of unsent.messages) await countChunk(jobId, deadLetterOutcome(message, why), deps)
   return { jobId, state: 'queued', total: plan.codes.length, chunks: messages.length, maxOriginRequests, statusUrl: statusUrlOf(jobId) }
 }
 

@@ -5,7 +5,7 @@ import type { DownloadFailure, DownloadObserver, DownloadReport } from '../downl
 import { messageOf } from '../download/failures.ts'
 import { parseChunkMessage, type ChunkMessage } from './chunks.ts'
 import { JobNotFound } from './ports.ts'
-import { deadLetterOutcome, finishIfComplete, type Finishing } from './finish.ts'
+import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
 import type { JobStatus } from './job.ts'
 
 export interface WorkerDeps extends Finishing {
@@ -43,8 +43,7 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
   // A chunk whose outcome is recorded (a copy, or a delivery after a worker died past its first
   // write) is not run again; recording it again counts the first outcome, if that count was lost.
   if (await deps.store.chunkRecorded(message.jobId, message.chunk)) {
-    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, 'recorded before'), deps.now().toISOString())
-    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+    return { kind: 'counted', job: await countChunk(message.jobId, deadLetterOutcome(message, 'recorded before'), deps), chunk: message.chunk }
   }
   const failures: DownloadFailure[] = []
   const observer: DownloadObserver = {
@@ -68,14 +67,14 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
     // A chunk the rules refuse (its origin no longer allowed, or resolving to a private address)
     // is refused the same way on every delivery: counted at once, not left to the dead-letter queue.
     if (!(error instanceof ValidationError)) throw error
-    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, `the chunk was refused: ${error.message}`), deps.now().toISOString())
-    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+    const job = await countChunk(message.jobId, deadLetterOutcome(message, `the chunk was refused: ${error.message}`), deps)
+    return { kind: 'counted', job, chunk: message.chunk }
   }
   const cut = failures.filter((failure) => failure.reason === 'deadline').length
   if (cut > 0) throw new ChunkIncomplete(`chunk ${message.chunk} of job ${message.jobId}: ${cut} codes cut short by the deadline`)
   const { counter, unchanged, bytes } = report
-  const job = await deps.store.recordChunk(message.jobId, { chunk: message.chunk, counter, unchanged, bytes, failures }, deps.now().toISOString())
-  return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+  const job = await countChunk(message.jobId, { chunk: message.chunk, counter, unchanged, bytes, failures }, deps)
+  return { kind: 'counted', job, chunk: message.chunk }
 }
 
 /**
@@ -92,8 +91,7 @@ export async function countDeadLetter(body: string, deps: Finishing): Promise<Ch
   }
   const why = 'the chunk kept failing and went to the dead-letter queue'
   try {
-    const job = await deps.store.recordChunk(message.jobId, deadLetterOutcome(message, why), deps.now().toISOString())
-    return { kind: 'counted', job: await finishIfComplete(job, deps), chunk: message.chunk }
+    return { kind: 'counted', job: await countChunk(message.jobId, deadLetterOutcome(message, why), deps), chunk: message.chunk }
   } catch (error) {
     if (error instanceof JobNotFound) return { kind: 'dropped', reason: error.message }
     throw error
