@@ -1,14 +1,24 @@
 /**
+ * The base of imgpull's own errors: each core package's errors module extends it, so a caller can
+ * tell imgpull's errors from any other, and every one keeps its `cause`.
+ */
+export class ImgpullError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/**
  * Errors a caller can act on carry an HTTP status and `expose: true`, the convention middy's
  * error handlers use, so one middleware maps them to responses and hides everything else.
  */
-export class ClientError extends Error {
+export class ClientError extends ImgpullError {
   readonly statusCode: number
   readonly expose = true
 
   constructor(statusCode: number, message: string, options?: ErrorOptions) {
     super(message, options)
-    this.name = 'ClientError'
     this.statusCode = statusCode
   }
 }
