@@ -1,7 +1,8 @@
-// A Serverless Framework plugin (listed in serverless.yml) that checks a stage before it is
-// packaged or deployed: stage local never leaves this machine, an enabled schedule always
-// carries a job of the operator's, never placeholder data, and a queue never hands a message to a
-// second worker while the first may still be running it.
+// A Serverless Framework plugin (listed in serverless.yml) that checks what an operator types
+// before a stage is packaged or deployed: stage local never leaves this machine, an enabled
+// schedule always carries a job of the operator's, never placeholder data, and the gallery never
+// goes out without its authorizer. What follows from other values (queue visibility, alarm
+// thresholds) is derived by scripts/stack, not checked.
 
 /** The part of the Serverless Framework a plugin sees that this one reads. */
 interface ServerlessInstance {
@@ -9,11 +10,9 @@ interface ServerlessInstance {
   readonly service: {
     readonly provider: {
       readonly stage: string
-      readonly timeout?: number
       readonly httpApi?: { readonly authorizers?: Record<string, { readonly issuerUrl?: unknown; readonly audience?: unknown }> }
     }
-    readonly functions: Record<string, { readonly events?: readonly Record<string, unknown>[]; readonly timeout?: unknown }>
-    readonly resources?: { readonly Resources?: Record<string, { readonly Properties?: Record<string, unknown> }> }
+    readonly functions: Record<string, { readonly events?: readonly Record<string, unknown>[] }>
   }
   readonly classes: { readonly Error: new (message: string) => Error }
 }
@@ -84,23 +83,6 @@ export function galleryProblem(functionName: string, route: { readonly path?: un
   return undefined
 }
 
-// AWS's advice for a queue feeding a Lambda function: a visibility timeout of at least six times
-// the function's timeout, so a message is not delivered again while a worker may still hold it.
-const VISIBILITY_PER_TIMEOUT = 6
-
-/**
- * Why a function's queue could deliver a message again while the function may still be running
- * it, or undefined. `queueVisibility` is the queue's VisibilityTimeout in seconds.
- */
-export function visibilityProblem(functionName: string, timeoutSeconds: number, queueName: string, queueVisibility: unknown): string | undefined {
-  const visibility = Number(queueVisibility ?? 30)
-  if (visibility >= VISIBILITY_PER_TIMEOUT * timeoutSeconds) return undefined
-  return (
-    `function ${functionName}: queue ${queueName} has a visibility timeout of ${visibility} s, under ${VISIBILITY_PER_TIMEOUT} times ` +
-    `the function's timeout of ${timeoutSeconds} s; raise param jobsVisibilityTimeout (or lower workerTimeout)`
-  )
-}
-
 export default class DeployGuard {
   readonly hooks: Record<string, () => void>
 
@@ -114,7 +96,7 @@ export default class DeployGuard {
         if (!SHIPPING_COMMANDS.has(serverless.processedInput.commands[0] ?? '')) return
         const problem = stageProblem(serverless.service.provider.stage)
         if (problem !== undefined) refuse(problem)
-        const { functions, provider, resources } = serverless.service
+        const { functions, provider } = serverless.service
         for (const [name, fn] of Object.entries(functions)) {
           for (const event of fn.events ?? []) {
             if ('schedule' in event) {
@@ -125,34 +107,9 @@ export default class DeployGuard {
               const problem = galleryProblem(name, event['httpApi'] as { path?: unknown; authorizer?: unknown }, provider.httpApi?.authorizers ?? {})
               if (problem !== undefined) refuse(problem)
             }
-            if ('sqs' in event && resources?.Resources?.[`${name.charAt(0).toUpperCase()}${name.slice(1)}DurationAlarm`] !== undefined) {
-              const alarm = resources.Resources[`${name.charAt(0).toUpperCase()}${name.slice(1)}DurationAlarm`]?.Properties?.['Threshold']
-              const problem = durationAlarmProblem(name, Number(fn.timeout ?? provider.timeout ?? 6), alarm)
-              if (problem !== undefined) refuse(problem)
-            }
-            const queueName = 'sqs' in event ? queueOf(event['sqs']) : undefined
-            if (queueName !== undefined) {
-              const timeout = Number(fn.timeout ?? provider.timeout ?? 6)
-              const problem = visibilityProblem(name, timeout, queueName, resources?.Resources?.[queueName]?.Properties?.['VisibilityTimeout'])
-              if (problem !== undefined) refuse(problem)
-            }
           }
         }
       },
     }
   }
-}
-
-/** Why a function's duration alarm is not at 80 % of its timeout (set apart, as the worker's is), or undefined. */
-export function durationAlarmProblem(functionName: string, timeoutSeconds: number, thresholdMs: unknown): string | undefined {
-  const expected = timeoutSeconds * 800
-  if (Number(thresholdMs) === expected) return undefined
-  return `function ${functionName}: its duration alarm is at ${String(thresholdMs)} ms, not 80 % of its ${timeoutSeconds} s timeout (${expected}); set param workerDurationAlarmMs to match workerTimeout`
-}
-
-/** The queue resource an sqs event names with `Fn::GetAtt: [Queue, Arn]`, if it names one of this service's. */
-function queueOf(sqs: unknown): string | undefined {
-  const arn = typeof sqs === 'object' && sqs !== null ? (sqs as { arn?: unknown }).arn : undefined
-  const getAtt = typeof arn === 'object' && arn !== null ? (arn as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'] : undefined
-  return Array.isArray(getAtt) && typeof getAtt[0] === 'string' ? getAtt[0] : undefined
 }

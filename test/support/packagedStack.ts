@@ -47,7 +47,7 @@ const sortedJson = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(sortedJson)
     : typeof value === 'object' && value !== null
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, sortedJson(inner)]))
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, inner]) => [key, sortedJson(inner)]))
       : value
 
 /** A statement per action and resource, so two policies that grant the same compare equal however they group them. */
@@ -63,19 +63,22 @@ function grants(statements: readonly Statement[]): string[] {
 
 /**
  * What a template deploys, in a form two templates can be compared by: every resource's type and
- * properties (the code's upload path left out: it changes with each package), and each role's
+ * properties (the code's upload path left out: it changes with each package; the dashboard's body
+ * as the JSON it is, whatever its spacing), and each role's
  * grants as a sorted set of single action-resource pairs.
  */
 export function stackShape(template: Template): Record<string, unknown> {
   const resources = Object.fromEntries(
     Object.entries(template.Resources)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, resource]) => {
-        const { Code: _code, ...properties } = resource.Properties ?? {}
+        const properties: Record<string, unknown> = { ...resource.Properties }
+        delete properties['Code']
+        if (resource.Type === 'AWS::CloudWatch::Dashboard') properties['DashboardBody'] = JSON.parse((properties['DashboardBody'] as { 'Fn::Sub': string })['Fn::Sub']) as unknown
         if (resource.Type !== 'AWS::IAM::Role') return [id, sortedJson({ ...resource, Properties: properties })]
         const policies = (properties['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
-        const { Policies: _policies, ...rest } = properties
-        return [id, sortedJson({ ...resource, Properties: { ...rest, grants: grants(policies.flatMap((policy) => policy.PolicyDocument.Statement)) } })]
+        delete properties['Policies']
+        return [id, sortedJson({ ...resource, Properties: { ...properties, grants: grants(policies.flatMap((policy) => policy.PolicyDocument.Statement)) } })]
       }),
   )
   return { resources, conditions: sortedJson(template.Conditions ?? {}), outputs: sortedJson(template.Outputs ?? {}) }
