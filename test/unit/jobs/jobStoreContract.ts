@@ -23,12 +23,18 @@ async function allFailures(store: JobStore, jobId: string): Promise<DownloadFail
   return pages
 }
 
+/** A store whose next count of a chunk into its job dies just before that write, or just after it. */
+export interface CrashingStore {
+  readonly store: JobStore
+  crashAtCount(this: void, when: 'before' | 'after'): void
+}
+
 /**
  * What every JobStore promises (lib/jobs/ports.ts), as scenarios any store is run through: the
  * in-memory one in the unit tests, the DynamoDB one against a local DynamoDB, so the fake the
- * unit tests lean on is held to what the real store does.
+ * unit tests lean on is held to what the real store does, crashes between its writes included.
  */
-export function describeJobStoreContract(name: string, storeOf: () => JobStore): void {
+export function describeJobStoreContract(name: string, storeOf: () => JobStore, crashingStoreOf: () => CrashingStore): void {
   async function newJob(store: JobStore, chunks: number, createdAt = AT) {
     const jobId = randomUUID()
     await store.create({ jobId, total: chunks * 10, duplicates: 0, chunks, prefix: 'flags/', maxOriginRequests: 8, createdAt })
@@ -159,6 +165,32 @@ export function describeJobStoreContract(name: string, storeOf: () => JobStore):
       for (const minute of ['10', '11', '12']) ids.push(await newJob(store, 1, `2030-01-01T00:${minute}:00.000Z`))
 
       expect((await store.recent(2)).map((job) => job.jobId)).toEqual([ids[2], ids[1]])
+    })
+
+    it('keeps the outcome of a chunk whose count died, and counts that outcome once when the chunk is recorded again', async () => {
+      const { store, crashAtCount } = crashingStoreOf()
+      const jobId = await newJob(store, 2)
+      crashAtCount('before')
+
+      await expect(store.recordChunk(jobId, outcome(0, 8, 2), AT)).rejects.toThrow()
+      const crashed = await store.get(jobId)
+      const recovered = await store.recordChunk(jobId, outcome(0, 0, 10), AT)
+
+      expect(await store.chunkRecorded(jobId, 0)).toBe(true)
+      expect(crashed).toMatchObject({ chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 } })
+      expect(recovered).toMatchObject({ chunksDone: 1, counter: { ok: 8, not_found: 0, error: 2 } })
+      expect((await allFailures(store, jobId)).flat().map((failure) => failure.code)).toEqual(['c0-0', 'c0-1'])
+    })
+
+    it('counts nothing more for a chunk whose count was written just before the crash', async () => {
+      const { store, crashAtCount } = crashingStoreOf()
+      const jobId = await newJob(store, 2)
+      crashAtCount('after')
+
+      await expect(store.recordChunk(jobId, outcome(1, 10), AT)).rejects.toThrow()
+      const recovered = await store.recordChunk(jobId, outcome(1, 0, 10), AT)
+
+      expect(recovered).toMatchObject({ chunksDone: 1, counter: { ok: 10, not_found: 0, error: 0 } })
     })
 
     it('says JobNotFound for a chunk of a job it does not have', async () => {

@@ -7,7 +7,10 @@ import { describeJobStoreContract, outcome } from './jobStoreContract.ts'
 const AT = '2026-11-26T10:00:00.000Z'
 const JOB_ID = '00000000-0000-4000-8000-000000000001'
 
-describeJobStoreContract('in memory', () => memoryJobStore())
+describeJobStoreContract('in memory', () => memoryJobStore(), () => {
+  const crash = crashes()
+  return { store: memoryJobStore(crash), crashAtCount: (when) => crash.at('store.chunkCount', when) }
+})
 
 function newJob(chunks: number) {
   return { jobId: JOB_ID, total: chunks * 10, duplicates: 0, chunks, prefix: 'flags/', maxOriginRequests: 8, createdAt: AT }
@@ -17,36 +20,7 @@ function message(chunk: number): ChunkMessage {
   return { jobId: JOB_ID, chunk, codes: [`c${chunk}`], baseUrl: 'https://origin.test', concurrency: 1, prefix: 'flags/', force: false }
 }
 
-describe('Function: memoryJobStore, crashed between its two writes of a chunk', () => {
-  it('keeps the outcome but not the count when it crashes after the chunk item, and counts that outcome once when the chunk is recorded again', async () => {
-    const crash = crashes()
-    const store = memoryJobStore(crash)
-    await store.create(newJob(2))
-    crash.at('store.chunkCount', 'before')
-
-    await expect(store.recordChunk(JOB_ID, outcome(0, 8, 2), AT)).rejects.toBeInstanceOf(InjectedCrash)
-    expect(await store.chunkRecorded(JOB_ID, 0)).toBe(true)
-    expect(await store.get(JOB_ID)).toMatchObject({ chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 } })
-
-    // What the redelivered message records: a stand-in, since the chunk is not run again.
-    const recovered = await store.recordChunk(JOB_ID, outcome(0, 0, 10), AT)
-    const again = await store.recordChunk(JOB_ID, outcome(0, 0, 10), AT)
-
-    expect(recovered).toMatchObject({ chunksDone: 1, counter: { ok: 8, not_found: 0, error: 2 } })
-    expect(again).toEqual(recovered)
-  })
-
-  it('counts nothing more when it crashes after the count and the chunk is recorded again', async () => {
-    const crash = crashes()
-    const store = memoryJobStore(crash)
-    await store.create(newJob(2))
-    crash.at('store.chunkCount', 'after')
-
-    await expect(store.recordChunk(JOB_ID, outcome(1, 10), AT)).rejects.toBeInstanceOf(InjectedCrash)
-
-    expect(await store.recordChunk(JOB_ID, outcome(1, 0, 10), AT)).toMatchObject({ chunksDone: 1, counter: { ok: 10, not_found: 0, error: 0 } })
-  })
-
+describe('Function: memoryJobStore', () => {
   it('writes no chunk item when it crashes before it, so the chunk is not recorded', async () => {
     const crash = crashes()
     const store = memoryJobStore(crash)
