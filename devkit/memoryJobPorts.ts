@@ -30,7 +30,7 @@ export class InjectedCrash extends Error {
 export interface Crashes {
   /** Crashes just after the `ordinal`-th write (from 1) of any kind: between it and the next. */
   afterWrite(ordinal: number): void
-  /** Crashes at the `nth` (from 1) write at `point`, just before it is made or just after. */
+  /** Crashes at the `nth` write at `point` since the switch was made (from 1), just before it is made or just after. */
   at(point: WritePoint, when: 'before' | 'after', nth?: number): void
   /** Whether an injected crash is waiting to fire. */
   readonly armed: boolean
@@ -52,8 +52,7 @@ export function crashes(): Crashes {
   }
   return {
     afterWrite(ordinal) {
-      const target = ordinal
-      trigger = (_point, when) => when === 'after' && writes.length === target
+      trigger = (_point, when) => when === 'after' && writes.length === ordinal
     },
     at(point, when, nth = 1) {
       trigger = (reached, moment, nthAtPoint) => reached === point && moment === when && nthAtPoint === nth

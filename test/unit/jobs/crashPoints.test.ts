@@ -25,6 +25,7 @@ interface CleanRun {
   readonly writes: readonly Write[]
   /** The image URLs the origin was asked for. */
   readonly fetched: ReadonlySet<string>
+  readonly requests: number
 }
 
 const REQUEST_ID = 'schedule-event-1'
@@ -66,7 +67,7 @@ async function cleanRun(flow: Flow): Promise<CleanRun> {
   await flow.work(jobs)
   const job = await jobs.status(jobId)
   if (job === undefined) throw new Error('the clean run stored no job')
-  return { job, report: jobs.report(jobId) ?? '', plannerWrites, writes: [...jobs.crash.writes], fetched: fetchedBy(jobs) }
+  return { job, report: jobs.report(jobId) ?? '', plannerWrites, writes: [...jobs.crash.writes], fetched: fetchedBy(jobs), requests: jobs.origin.requests.length }
 }
 
 /** Runs the flow with a crash just after its `ordinal`-th write, then recovers as AWS would. */
@@ -90,7 +91,7 @@ const count = (writes: readonly Write[], point: Write['point']) => writes.filter
 
 for (const [name, flow] of Object.entries(flows) as [string, Flow][]) {
   const clean = await cleanRun(flow)
-  const points = clean.writes.map((write, index) => ({ ordinal: index + 1, write: `${write.point} ${write.subject.replace(clean.job.jobId, 'job')}` }))
+  const points = clean.writes.map((write, index) => ({ ordinal: index + 1, point: write.point, write: `${write.point} ${write.subject.replace(clean.job.jobId, 'job')}` }))
 
   describe(`Crash points: ${name}`, () => {
     it('ends done in the clean run, with every code counted once', () => {
@@ -101,7 +102,7 @@ for (const [name, flow] of Object.entries(flows) as [string, Flow][]) {
       expect(total).toBe(flow.codes.length)
     })
 
-    it.each(points)('recovers from a crash after write $ordinal ($write): counted once, closed once, the same report', async ({ ordinal }) => {
+    it.each(points)('recovers from a crash after write $ordinal ($write): counted once, closed once, the same report', async ({ ordinal, point }) => {
       const { jobs, jobId, errors } = await crashedRun(flow, ordinal, clean.plannerWrites)
 
       const job = await jobs.status(jobId)
@@ -111,8 +112,10 @@ for (const [name, flow] of Object.entries(flows) as [string, Flow][]) {
       expect(jobs.report(jobId)).toBe(clean.report)
       expect(count(jobs.crash.writes, 'store.chunkCount')).toBe(clean.job.chunks)
       expect(count(jobs.crash.writes, 'store.finish')).toBe(1)
-      // A code is fetched again only when its chunk died before its outcome was recorded.
       expect(fetchedBy(jobs)).toEqual(clean.fetched)
+      // A chunk is run again only when it died between being marked running and its outcome's write.
+      if (point === 'store.markRunning') expect(jobs.origin.requests.length).toBeGreaterThanOrEqual(clean.requests)
+      else expect(jobs.origin.requests).toHaveLength(clean.requests)
     })
   })
 }
