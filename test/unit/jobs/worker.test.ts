@@ -134,6 +134,36 @@ describe('Function: runChunk', () => {
   })
 })
 
+describe('Function: runChunk, at its limits and in races', () => {
+  it('counts at once a chunk holding more codes than a chunk may', async () => {
+    const jobs = jobsHarness()
+    const accepted = await jobs.start({ codes: ['a'] })
+    const [body] = jobs.queue.sent
+    const oversized = { ...(JSON.parse(body ?? '{}') as ChunkMessage), codes: codesOf('o', 501) }
+
+    const counted = await jobs.runChunk(JSON.stringify(oversized))
+
+    expect(counted).toMatchObject({ kind: 'counted', job: { jobId: accepted.jobId, chunksDone: 1, counter: { ok: 0, not_found: 0, error: 501 } } })
+    expect(jobs.report(accepted.jobId)).toContain('o0,error,dead_letter,0,,the chunk was refused: codes: must hold at most 500 codes')
+    expect(jobs.origin.requests).toEqual([])
+  })
+
+  it('closes the job once when copies of its last chunk end at the same moment: one report, the first close stands', async () => {
+    const jobs = jobsHarness({ chunkSize: 5 })
+    const accepted = await jobs.start({ codes: codesOf('l', 10) })
+    const [first, last] = jobs.queue.sent
+    await jobs.runChunk(first ?? '')
+
+    const ends = await Promise.all(Array.from({ length: 5 }, () => jobs.runChunk(last ?? '')))
+
+    const job = await jobs.status(accepted.jobId)
+    expect(job).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 10, not_found: 0, error: 0 } })
+    expect(new Set(ends.map((end) => (end.kind === 'counted' ? end.job.finishedAt : undefined)))).toEqual(new Set([job?.finishedAt]))
+    expect(jobs.report(accepted.jobId)).toBe('code,status,reason,attempts,httpStatus,message\n')
+    expect(jobs.crash.writes.filter(({ point }) => point === 'store.chunkCount')).toHaveLength(2)
+  })
+})
+
 describe('Function: countDeadLetter', () => {
   it('counts the codes of a dead-lettered chunk as error, and still finishes the job', async () => {
     const jobs = jobsHarness({ chunkSize: 10 })
