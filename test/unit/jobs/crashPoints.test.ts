@@ -74,14 +74,9 @@ async function cleanRun(flow: Flow): Promise<CleanRun> {
 async function crashedRun(flow: Flow, ordinal: number, plannerWrites: number) {
   const jobs = jobsHarness(flow.options)
   jobs.crash.afterWrite(ordinal)
-  let jobId: string
-  if (ordinal <= plannerWrites) {
-    // The planner died: the scheduler sends the request again, with its id.
-    await expect(flow.plan(jobs)).rejects.toBeInstanceOf(InjectedCrash)
-    jobId = await flow.plan(jobs)
-  } else {
-    jobId = await flow.plan(jobs)
-  }
+  // The planner died: the scheduler sends the request again, with its id.
+  if (ordinal <= plannerWrites) await expect(flow.plan(jobs)).rejects.toBeInstanceOf(InjectedCrash)
+  const jobId = await flow.plan(jobs)
   const errors = await flow.work(jobs)
   return { jobs, jobId, errors }
 }
