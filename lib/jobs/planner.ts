@@ -7,7 +7,8 @@ import type { ResolveHost } from '../security/originPolicy.ts'
 import { chunkMessages } from './chunks.ts'
 import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
 import { parseManifest } from './manifest.ts'
-import { ObjectTooLarge, type ChunkQueue, type JobObjects } from './ports.ts'
+import { ObjectTooLarge } from './errors.ts'
+import type { ChunkQueue, JobObjects } from './ports.ts'
 
 /** What a job request is held to, besides what any download request is. */
 export interface JobRules {

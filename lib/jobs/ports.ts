@@ -2,11 +2,6 @@ import type { DownloadFailure } from '../download/report.ts'
 import type { ChunkMessage } from './chunks.ts'
 import type { ChunkOutcome, JobStatus, NewJob } from './job.ts'
 
-/** A chunk of a job the store does not have (never created, or expired): it cannot be counted anywhere. */
-export class JobNotFound extends Error {
-  override readonly name = 'JobNotFound'
-}
-
 /** Where jobs and their chunks' outcomes are kept. */
 export interface JobStore {
   /** Stores a new job; false, changing nothing, when a job of that id is stored already. */
@@ -41,11 +36,6 @@ export interface Unsent {
 export interface ChunkQueue {
   /** Sends the messages; resolves with those that could not be sent, after retries. */
   send(messages: readonly ChunkMessage[]): Promise<Unsent>
-}
-
-/** An object larger than its reader accepts. */
-export class ObjectTooLarge extends Error {
-  override readonly name = 'ObjectTooLarge'
 }
 
 /** Objects in the bucket the planner reads manifests from and the workers write reports to. */

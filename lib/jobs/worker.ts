@@ -4,21 +4,13 @@ import { ValidationError } from '../errors.ts'
 import type { DownloadFailure, DownloadObserver, DownloadReport } from '../download/report.ts'
 import { messageOf } from '../download/failures.ts'
 import { parseChunkMessage, type ChunkMessage } from './chunks.ts'
-import { JobNotFound } from './ports.ts'
+import { ChunkIncomplete, JobNotFound } from './errors.ts'
 import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
 import type { JobStatus } from './job.ts'
 
 export interface WorkerDeps extends Finishing {
   /** The download engine and the rules every chunk is held to, as any download request is. */
   readonly batch: BatchDeps
-}
-
-/**
- * A chunk the deadline cut short: not counted, so that its message is delivered again (its codes
- * already stored are then found unchanged) or, after the queue's last try, dead-lettered.
- */
-export class ChunkIncomplete extends Error {
-  override readonly name = 'ChunkIncomplete'
 }
 
 /** What became of a message: its chunk counted into its job, or dropped as belonging to no job. */

@@ -3,7 +3,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { dynamoJobStore } from '../../lib/adapters/dynamodb/jobStore.ts'
 import type { ChunkOutcome } from '../../lib/jobs/job.ts'
-import { JobNotFound } from '../../lib/jobs/ports.ts'
+import { JobNotFound } from '../../lib/jobs/errors.ts'
 import { useJobServers } from '../support/localJobs.ts'
 
 const servers = useJobServers()

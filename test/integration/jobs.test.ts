@@ -3,7 +3,7 @@ import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-
 import { describe, expect, it } from 'vitest'
 import { loadJobsConfig } from '../../lib/config/jobs.ts'
 import { ValidationError } from '../../lib/errors.ts'
-import { ChunkIncomplete } from '../../lib/jobs/worker.ts'
+import { ChunkIncomplete } from '../../lib/jobs/errors.ts'
 import { composeJobs, type Jobs } from '../../lib/wiring/jobs.ts'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
 import { useJobServers } from '../support/localJobs.ts'

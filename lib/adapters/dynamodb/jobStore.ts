@@ -3,7 +3,8 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import { clip } from '../../download/failures.ts'
 import type { DownloadFailure } from '../../download/report.ts'
 import type { ChunkOutcome, JobState, JobStatus } from '../../jobs/job.ts'
-import { JobNotFound, type JobStore } from '../../jobs/ports.ts'
+import { JobNotFound } from '../../jobs/errors.ts'
+import type { JobStore } from '../../jobs/ports.ts'
 
 /** How long a job's items are kept: DynamoDB's TTL removes them after this. */
 export interface JobStoreOptions {

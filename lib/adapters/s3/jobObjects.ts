@@ -1,5 +1,6 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { ObjectTooLarge, type JobObjects } from '../../jobs/ports.ts'
+import { ObjectTooLarge } from '../../jobs/errors.ts'
+import type { JobObjects } from '../../jobs/ports.ts'
 
 /** Manifests and reports: small text objects in the images bucket, read and written whole. */
 export function s3JobObjects(client: S3Client, bucket: string): JobObjects {
