@@ -2,7 +2,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import { crashes, InjectedCrash, memoryJobStore } from '../../devkit/memoryJobPorts.ts'
 import { dynamoJobStore } from '../../lib/adapters/dynamodb/jobStore.ts'
 import { useJobServers } from '../support/localJobs.ts'
-import { describeJobStoreContract, type CrashingStore } from '../unit/jobs/jobStoreContract.ts'
+import { describeJobStoreContract, type CrashingStore } from '../support/jobStoreContract.ts'
 
 const servers = useJobServers()
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { crashes, InjectedCrash, memoryChunkQueue, memoryJobObjects, memoryJobStore } from '../../../devkit/memoryJobPorts.ts'
 import { ObjectTooLarge } from '../../../lib/jobs/errors.ts'
 import type { ChunkMessage } from '../../../lib/jobs/chunks.ts'
-import { describeJobStoreContract, outcome } from './jobStoreContract.ts'
+import { describeJobStoreContract, outcome } from '../../support/jobStoreContract.ts'
 
 const AT = '2026-11-26T10:00:00.000Z'
 const JOB_ID = '00000000-0000-4000-8000-000000000001'

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { DownloadFailure } from '../../../lib/download/report.ts'
-import { JobNotFound } from '../../../lib/jobs/errors.ts'
-import type { ChunkOutcome } from '../../../lib/jobs/job.ts'
-import type { JobStore } from '../../../lib/jobs/ports.ts'
+import type { DownloadFailure } from '../../lib/download/report.ts'
+import { JobNotFound } from '../../lib/jobs/errors.ts'
+import type { ChunkOutcome } from '../../lib/jobs/job.ts'
+import type { JobStore } from '../../lib/jobs/ports.ts'
 
 const AT = '2026-11-26T10:00:00.000Z'
 
