@@ -19,9 +19,17 @@ export interface TelemetryOptions {
  * Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL).
  */
 export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logger: Logger; metrics: Metrics } {
-  const logger = new Logger({ serviceName: SERVICE })
-  const metrics = new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
-  return { logger, metrics }
+  return { logger: createLogger(), metrics: createMetrics({ metricsNamespace }) }
+}
+
+/** Structured JSON logs; Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL). */
+export function createLogger(): Logger {
+  return new Logger({ serviceName: SERVICE })
+}
+
+/** CloudWatch embedded-format metrics, in the function's namespace. */
+export function createMetrics({ metricsNamespace }: TelemetryOptions): Metrics {
+  return new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
 }
 
 /** X-Ray tracing from Powertools; it reads POWERTOOLS_TRACE_ENABLED itself, and is off outside Lambda. */
