@@ -14,20 +14,12 @@ export interface TelemetryOptions {
   readonly metricsNamespace: string
 }
 
-/**
- * Structured JSON logs and CloudWatch embedded-format metrics, from Powertools for AWS Lambda.
- * Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL).
- */
-export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logger: Logger; metrics: Metrics } {
-  return { logger: createLogger(), metrics: createMetrics({ metricsNamespace }) }
-}
-
-/** Structured JSON logs; Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL). */
+/** Structured JSON logs, from Powertools for AWS Lambda; it reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL). */
 export function createLogger(): Logger {
   return new Logger({ serviceName: SERVICE })
 }
 
-/** CloudWatch embedded-format metrics, in the function's namespace. */
+/** CloudWatch embedded-format metrics (EMF), in the function's namespace. */
 export function createMetrics({ metricsNamespace }: TelemetryOptions): Metrics {
   return new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
 }

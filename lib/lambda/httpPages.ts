@@ -35,6 +35,7 @@ function pageSecurityHeaders(imageOrigin: string | undefined) {
   })
 }
 
+/** What an HTTP API function's wrapper adds around its routes. */
 export interface HttpApiOptions {
   /** Where the pages may load images from. */
   readonly imageOrigin?: string | undefined

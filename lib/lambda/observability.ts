@@ -26,6 +26,7 @@ export interface TracedObservability extends MeteredObservability {
   readonly tracer: Tracer
 }
 
+/** What a function's observability holds besides its logger. */
 export interface ObservabilityOptions {
   /** CloudWatch namespace of the function's metrics; a function without one publishes none. */
   readonly metricsNamespace?: string
