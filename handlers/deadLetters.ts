@@ -1,19 +1,18 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { createTelemetry } from '../lib/adapters/telemetry.ts'
-import { loadJobsConfig } from '../lib/config/jobs.ts'
+import { loadDeadLettersConfig } from '../lib/config/deadLetters.ts'
+import { observability } from '../lib/lambda/observability.ts'
 import { sqsBatchHandler } from '../lib/lambda/sqsBatch.ts'
-import { composeJobs } from '../lib/wiring/jobs.ts'
+import { composeDeadLetters } from '../lib/wiring/deadLetters.ts'
 
 // Built once per container: a bad variable fails the cold start, and connections are reused.
-const config = loadJobsConfig()
-const jobs = composeJobs(config)
-const { logger } = createTelemetry(config.download)
+const countDeadLetter = composeDeadLetters(loadDeadLettersConfig())
+const observed = observability()
+const { logger } = observed
 
 export const handler = sqsBatchHandler(
   async (record) => {
-    const counted = await jobs.countDeadLetter(record.body)
+    const counted = await countDeadLetter(record.body)
     if (counted.kind === 'dropped') logger.error('dead letter dropped', { messageId: record.messageId, reason: counted.reason })
     else logger.error('chunk dead-lettered', { jobId: counted.job.jobId, chunk: counted.chunk, state: counted.job.state })
   },
-  { outer: [injectLambdaContext(logger, { resetKeys: true })] },
+  { observability: observed },
 )

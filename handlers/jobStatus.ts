@@ -1,19 +1,14 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware'
-import { createTelemetry } from '../lib/adapters/telemetry.ts'
-import { loadJobsConfig } from '../lib/config/jobs.ts'
+import { loadJobStatusConfig } from '../lib/config/jobStatus.ts'
 import { multiTriggerHandler } from '../lib/lambda/multiTrigger.ts'
-import { composeJobs } from '../lib/wiring/jobs.ts'
+import { observability } from '../lib/lambda/observability.ts'
+import { composeJobStatus } from '../lib/wiring/jobStatus.ts'
 
 // Built once per container: a bad variable fails the cold start, and connections are reused.
-const config = loadJobsConfig()
-const jobs = composeJobs(config)
-const { logger } = createTelemetry(config.download)
+const jobStatus = composeJobStatus(loadJobStatusConfig())
 
-export const handler = multiTriggerHandler((input) => jobs.status(input), {
-  maxBodyBytes: config.maxBodyBytes,
+export const handler = multiTriggerHandler(jobStatus, {
   triggers: ['http', 'direct'],
   // GET /jobs/{jobId}: the id is in the path.
   httpInput: (event) => ({ jobId: event.pathParameters?.['jobId'] }),
-  reportUnexpected: (error) => logger.error('unexpected failure', error as Error),
-  outer: [injectLambdaContext(logger, { resetKeys: true })],
+  observability: observability(),
 })

@@ -14,14 +14,14 @@ export interface TelemetryOptions {
   readonly metricsNamespace: string
 }
 
-/**
- * Structured JSON logs and CloudWatch embedded-format metrics, from Powertools for AWS Lambda.
- * Powertools reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL).
- */
-export function createTelemetry({ metricsNamespace }: TelemetryOptions): { logger: Logger; metrics: Metrics } {
-  const logger = new Logger({ serviceName: SERVICE })
-  const metrics = new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
-  return { logger, metrics }
+/** Structured JSON logs, from Powertools for AWS Lambda; it reads the log level itself, from POWERTOOLS_LOG_LEVEL (or AWS_LAMBDA_LOG_LEVEL). */
+export function createLogger(): Logger {
+  return new Logger({ serviceName: SERVICE })
+}
+
+/** CloudWatch embedded-format metrics (EMF), in the function's namespace. */
+export function createMetrics({ metricsNamespace }: TelemetryOptions): Metrics {
+  return new Metrics({ serviceName: SERVICE, namespace: metricsNamespace })
 }
 
 /** X-Ray tracing from Powertools; it reads POWERTOOLS_TRACE_ENABLED itself, and is off outside Lambda. */

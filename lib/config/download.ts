@@ -1,33 +1,33 @@
 import type { OriginTimeouts } from '../adapters/origin/httpImageSource.ts'
 import { S3_PART_BYTES, S3_STREAMED_BYTES } from '../adapters/s3/objectSink.ts'
 import type { EngineSettings } from '../download/engine.ts'
-import { keyPrefixProblem } from '../download/keys.ts'
 import { DEFAULT_CODES, DEFAULT_MAX_CODES, MAX_CONCURRENCY, type RequestRules } from '../download/request.ts'
 import type { RetryPolicy } from '../download/retry.ts'
 import { bareHost, urlProblem } from '../security/originPolicy.ts'
-import { ConfigError, hostList, integerInRange, optionalHttpUrl, present, requiredString, type Env } from './env.ts'
+import { loadBucket, type BucketConfig } from './bucket.ts'
+import { ConfigError, hostList, integerInRange, keyPrefix, optionalHttpUrl, present, type Env } from './env.ts'
+import { loadMetricsNamespace } from './telemetry.ts'
 
-/** Everything the download function reads from its environment, validated once at cold start. */
-export interface DownloadConfig {
-  /** Bucket the images are stored in. */
-  readonly bucket: string
-  /** The local S3 server to store into instead of AWS, with its development keys: stage local only. */
-  readonly localS3Endpoint: string | undefined
-  /** The largest HTTP request body accepted; larger ones answer 413. */
-  readonly maxBodyBytes: number
+/** What running downloads takes: the bucket, the origin's timeouts, the rules requests are held to and the engine's limits. */
+export interface DownloadRunConfig extends BucketConfig {
   readonly originTimeouts: OriginTimeouts
-  /** CloudWatch namespace of the function's metrics. */
-  readonly metricsNamespace: string
   /** What a request falls back to, and the limits it must respect. */
   readonly rules: RequestRules
   /** The limits every run works within. */
   readonly settings: EngineSettings
 }
 
+/** Everything the download function reads from its environment, validated once at cold start. */
+export interface DownloadConfig extends DownloadRunConfig {
+  /** The largest HTTP request body accepted; larger ones answer 413. */
+  readonly maxBodyBytes: number
+  /** CloudWatch namespace of the function's metrics. */
+  readonly metricsNamespace: string
+}
+
 export const DEFAULT_BASE_URL = 'https://i1.mifile.cn/a1'
 export const DEFAULT_CONCURRENCY = 3
 export const DEFAULT_PREFIX = 'flags/'
-export const DEFAULT_METRICS_NAMESPACE = 'imgpull'
 
 // Defaults sized for a 29 s function behind API Gateway's 30 s: an origin that never answers
 // fails after 3 attempts × 5 s of waiting for headers plus backoff, with time to spare.
@@ -63,6 +63,33 @@ const MINUTE_MS = 60_000
 
 /** Reads and validates the download function's environment; throws ConfigError naming the variable. */
 export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
+  return Object.freeze({
+    ...loadDownloadRun(env, integerInRange(env, 'MAX_CODES', DEFAULT_MAX_CODES, 1, 10_000)),
+    maxBodyBytes: integerInRange(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 6 * 1024 * 1024),
+    metricsNamespace: loadMetricsNamespace(env),
+  })
+}
+
+/** What downloads run with, requests of at most `maxCodes` codes: what the download function and the jobs' worker share. */
+export function loadDownloadRun(env: Env, maxCodes: number): DownloadRunConfig {
+  const rules = loadRequestRules(env, maxCodes)
+  return Object.freeze({
+    ...loadBucket(env),
+    originTimeouts: Object.freeze({
+      connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
+      headersTimeoutMs: integerInRange(env, 'HEADERS_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.headersTimeoutMs, 1, MINUTE_MS),
+      bodyTimeoutMs: integerInRange(env, 'BODY_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.bodyTimeoutMs, 1, MINUTE_MS),
+    }),
+    rules,
+    settings: loadEngineSettings(env),
+  })
+}
+
+/**
+ * The rules a request is held to, and what it falls back to: the origin (BASE_URL, the hosts it may
+ * be on), the key prefix and the concurrency. What the jobs' planner checks a job against too.
+ */
+export function loadRequestRules(env: Env, maxCodes: number): RequestRules {
   // Only stage local accepts plain http and loopback origins. Anything but an explicit `local` is
   // treated as deployed: the safe side when STAGE is missing.
   const stage = present(env, 'STAGE')
@@ -74,42 +101,33 @@ export function loadDownloadConfig(env: Env = process.env): DownloadConfig {
   })
   const baseUrlProblem = urlProblem(baseUrlParsed, originPolicy)
   if (baseUrlProblem !== undefined) throw new ConfigError('BASE_URL', `${baseUrlProblem}, got "${baseUrl}"`)
-
   return Object.freeze({
-    bucket: requiredString(env, 'BUCKET_NAME'),
-    localS3Endpoint: optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT'),
-    maxBodyBytes: integerInRange(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1024, 6 * 1024 * 1024),
-    originTimeouts: Object.freeze({
-      connectTimeoutMs: integerInRange(env, 'CONNECT_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.connectTimeoutMs, 1, MINUTE_MS),
-      headersTimeoutMs: integerInRange(env, 'HEADERS_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.headersTimeoutMs, 1, MINUTE_MS),
-      bodyTimeoutMs: integerInRange(env, 'BODY_TIMEOUT_MS', DEFAULT_ORIGIN_TIMEOUTS.bodyTimeoutMs, 1, MINUTE_MS),
+    codes: DEFAULT_CODES,
+    baseUrl,
+    concurrency: integerInRange(env, 'CONCURRENCY', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+    prefix: keyPrefix(env, 'KEY_PREFIX', DEFAULT_PREFIX),
+    maxCodes,
+    originPolicy,
+  })
+}
+
+function loadEngineSettings(env: Env): EngineSettings {
+  return Object.freeze({
+    // S3 takes objects up to 5 TiB; a Lambda has no business fetching more than 1 GiB of one image.
+    maxImageBytes: integerInRange(env, 'MAX_IMAGE_BYTES', DEFAULT_MAX_IMAGE_BYTES, 1, 1024 ** 3),
+    retry: Object.freeze({
+      maxAttempts: integerInRange(env, 'MAX_ATTEMPTS', DEFAULT_RETRY.maxAttempts, 1, 10),
+      baseDelayMs: integerInRange(env, 'RETRY_BASE_DELAY_MS', DEFAULT_RETRY.baseDelayMs, 0, MINUTE_MS),
+      maxDelayMs: integerInRange(env, 'RETRY_MAX_DELAY_MS', DEFAULT_RETRY.maxDelayMs, 0, MINUTE_MS),
+      maxRetryAfterMs: integerInRange(env, 'RETRY_AFTER_MAX_MS', DEFAULT_RETRY.maxRetryAfterMs, 0, MINUTE_MS),
     }),
-    metricsNamespace: present(env, 'POWERTOOLS_METRICS_NAMESPACE') ?? DEFAULT_METRICS_NAMESPACE,
-    rules: Object.freeze({
-      codes: DEFAULT_CODES,
-      baseUrl,
-      concurrency: integerInRange(env, 'CONCURRENCY', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
-      prefix: prefix(env, 'KEY_PREFIX', DEFAULT_PREFIX),
-      maxCodes: integerInRange(env, 'MAX_CODES', DEFAULT_MAX_CODES, 1, 10_000),
-      originPolicy,
-    }),
-    settings: Object.freeze({
-      // S3 takes objects up to 5 TiB; a Lambda has no business fetching more than 1 GiB of one image.
-      maxImageBytes: integerInRange(env, 'MAX_IMAGE_BYTES', DEFAULT_MAX_IMAGE_BYTES, 1, 1024 ** 3),
-      retry: Object.freeze({
-        maxAttempts: integerInRange(env, 'MAX_ATTEMPTS', DEFAULT_RETRY.maxAttempts, 1, 10),
-        baseDelayMs: integerInRange(env, 'RETRY_BASE_DELAY_MS', DEFAULT_RETRY.baseDelayMs, 0, MINUTE_MS),
-        maxDelayMs: integerInRange(env, 'RETRY_MAX_DELAY_MS', DEFAULT_RETRY.maxDelayMs, 0, MINUTE_MS),
-        maxRetryAfterMs: integerInRange(env, 'RETRY_AFTER_MAX_MS', DEFAULT_RETRY.maxRetryAfterMs, 0, MINUTE_MS),
-      }),
-      deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
-      attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
-      minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
-      memoryBudgetBytes: memoryBudgetMb(env) * 1024 * 1024,
-      maxBufferedBytes: S3_PART_BYTES,
-      maxStreamedBytes: S3_STREAMED_BYTES,
-      storeConcurrency: integerInRange(env, 'STORE_CONCURRENCY', DEFAULT_STORE_CONCURRENCY, 1, 256),
-    }),
+    deadlineReserveMs: integerInRange(env, 'DEADLINE_RESERVE_MS', DEFAULT_DEADLINE_RESERVE_MS, 0, MINUTE_MS),
+    attemptTimeoutMs: integerInRange(env, 'ATTEMPT_TIMEOUT_MS', DEFAULT_ATTEMPT_TIMEOUT_MS, 1, 15 * MINUTE_MS),
+    minBodyBytesPerSecond: integerInRange(env, 'MIN_BODY_RATE', DEFAULT_MIN_BODY_BYTES_PER_SECOND, 0, 1024 ** 3),
+    memoryBudgetBytes: memoryBudgetMb(env) * 1024 * 1024,
+    maxBufferedBytes: S3_PART_BYTES,
+    maxStreamedBytes: S3_STREAMED_BYTES,
+    storeConcurrency: integerInRange(env, 'STORE_CONCURRENCY', DEFAULT_STORE_CONCURRENCY, 1, 256),
   })
 }
 
@@ -118,11 +136,4 @@ function memoryBudgetMb(env: Env): number {
   const functionMb = integerInRange(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', DEFAULT_FUNCTION_MEMORY_MB, 128, 10_240)
   const derived = Math.max(MIN_MEMORY_BUDGET_MB, Math.floor(functionMb * MEMORY_BUDGET_SHARE))
   return integerInRange(env, 'MEMORY_BUDGET_MB', derived, MIN_MEMORY_BUDGET_MB, functionMb)
-}
-
-function prefix(env: Env, name: string, fallback: string): string {
-  const raw = env[name] ?? fallback
-  const problem = keyPrefixProblem(raw)
-  if (problem !== undefined) throw new ConfigError(name, `${problem}, got "${raw}"`)
-  return raw
 }

@@ -1,3 +1,5 @@
+import { keyPrefixProblem } from '../download/keys.ts'
+
 /** An environment: process.env in a function, a plain object in tests. */
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -55,3 +57,26 @@ export function hostList(env: Env, name: string, fallback: string): string[] {
   }
   return hosts
 }
+
+/** A key prefix variable, or the fallback when unset (but not when set blank): path segments a key may start with. */
+export function keyPrefix(env: Env, name: string, fallback: string): string {
+  return checkedPrefix(env, name, fallback, keyPrefixProblem)
+}
+
+/**
+ * A key prefix variable that must be a folder, ending in "/": the objects under it can then never
+ * include a sibling's (`flags-other/` from `flags`), nor the whole bucket (from ''). `purpose`, when
+ * given, says in the error what needs the folder.
+ */
+export function folderPrefix(env: Env, name: string, fallback: string, purpose?: string): string {
+  const folder = purpose === undefined ? 'must be a folder, ending in "/"' : `must be a folder, ending in "/", ${purpose}`
+  return checkedPrefix(env, name, fallback, (raw) => (raw === '' || !raw.endsWith('/') ? folder : keyPrefixProblem(raw)))
+}
+
+function checkedPrefix(env: Env, name: string, fallback: string, problemOf: (raw: string) => string | undefined): string {
+  const raw = env[name] ?? fallback
+  const problem = problemOf(raw)
+  if (problem !== undefined) throw new ConfigError(name, `${problem}, got "${raw}"`)
+  return raw
+}
+

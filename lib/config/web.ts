@@ -1,13 +1,11 @@
-import { keyPrefixProblem } from '../download/keys.ts'
-import { ConfigError, integerInRange, optionalHttpUrl, present, requiredString, type Env } from './env.ts'
+import { loadBucket, type BucketConfig } from './bucket.ts'
+import { folderPrefix, integerInRange, optionalHttpUrl, present, type Env } from './env.ts'
+import { loadJobTable, type JobTableConfig } from './jobStore.ts'
 
-/** The gallery's settings, when the stage serves it. */
-export interface GalleryConfig {
-  readonly bucket: string
-  readonly localS3Endpoint: string | undefined
-  readonly rootPrefix: string
-  readonly tableName: string
-  readonly localDynamoDbEndpoint: string | undefined
+/** The gallery's settings, when the stage serves it: the bucket and the jobs table, both read only. */
+export interface GalleryConfig extends BucketConfig, JobTableConfig {
+  /** The folder the gallery shows, and never anything outside it. */
+  readonly keyPrefix: string
   readonly pageSize: number
   /** The region the bucket is in (Lambda's own, AWS_REGION). */
   readonly region: string
@@ -30,20 +28,15 @@ export const DEFAULT_GALLERY_PAGE_SIZE = 100
  */
 export function loadWebConfig(env: Env = process.env): WebConfig {
   if (present(env, 'GALLERY') !== 'on') return Object.freeze({ gallery: undefined, imageOrigin: undefined })
-  const rootPrefix = env['KEY_PREFIX'] ?? 'flags/'
   // A folder: the gallery must never reach `flags-other/` from `flags`, nor the whole bucket from ''.
-  const problem = rootPrefix === '' || !rootPrefix.endsWith('/') ? 'must be a folder, ending in "/", to serve the gallery' : keyPrefixProblem(rootPrefix)
-  if (problem !== undefined) throw new ConfigError('KEY_PREFIX', `${problem}, got "${rootPrefix}"`)
-  const bucket = requiredString(env, 'BUCKET_NAME')
-  const localS3Endpoint = optionalHttpUrl(env, 'LOCAL_S3_ENDPOINT')
+  const keyPrefix = folderPrefix(env, 'KEY_PREFIX', 'flags/', 'to serve the gallery')
+  const bucket = loadBucket(env)
   const region = present(env, 'AWS_REGION') ?? 'us-east-1'
-  const imageOrigin = localS3Endpoint ?? optionalHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? s3Origin(bucket, region)
+  const imageOrigin = bucket.localS3Endpoint ?? optionalHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? s3Origin(bucket.bucket, region)
   const gallery = Object.freeze({
-    bucket,
-    localS3Endpoint,
-    rootPrefix,
-    tableName: requiredString(env, 'JOBS_TABLE'),
-    localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT'),
+    ...bucket,
+    keyPrefix,
+    ...loadJobTable(env),
     pageSize: integerInRange(env, 'GALLERY_PAGE_SIZE', DEFAULT_GALLERY_PAGE_SIZE, 1, 1000),
     region,
     imageOrigin,

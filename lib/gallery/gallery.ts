@@ -19,7 +19,7 @@ export interface Gallery {
 
 /** What the gallery may show: the key prefix it is rooted at, and how many images a page holds. */
 export interface GalleryRules {
-  readonly rootPrefix: string
+  readonly keyPrefix: string
   readonly pageSize: number
 }
 
@@ -47,8 +47,8 @@ const MAX_TOKEN_LENGTH = 2048
 
 /** One page of the images under a prefix (the root when none is given), each with a URL to view it. */
 export async function galleryView(query: { prefix?: string | undefined; next?: string | undefined }, shelf: ImageShelf, rules: GalleryRules): Promise<GalleryView> {
-  const prefix = query.prefix === undefined || query.prefix === '' ? rules.rootPrefix : query.prefix
-  const problem = prefix.startsWith(rules.rootPrefix) ? keyPrefixProblem(prefix) : `must start with "${rules.rootPrefix}"`
+  const prefix = query.prefix === undefined || query.prefix === '' ? rules.keyPrefix : query.prefix
+  const problem = prefix.startsWith(rules.keyPrefix) ? keyPrefixProblem(prefix) : `must start with "${rules.keyPrefix}"`
   if (problem !== undefined) throw new ValidationError(`prefix: ${problem}`)
   if (query.next !== undefined && (query.next.length === 0 || query.next.length > MAX_TOKEN_LENGTH)) throw new ValidationError('next: not a page of this gallery')
   const page = await shelf.list(prefix, query.next, rules.pageSize)
@@ -84,7 +84,7 @@ export interface JobPageView {
 export const MAX_FAILURES_SHOWN = 100
 
 /** A job's page: 400 for what cannot be a job id, 404 for no job. */
-export async function jobPageView(jobId: string, store: JobStore, shelf: ImageShelf): Promise<JobPageView> {
+export async function jobPageView(jobId: string, store: Pick<JobStore, 'get' | 'failuresOf'>, shelf: ImageShelf): Promise<JobPageView> {
   const job = await jobStatusOf({ jobId }, store)
   const failures: DownloadFailure[] = []
   // Only as many chunk items as the first failures take: a large job's are never all read for a page.

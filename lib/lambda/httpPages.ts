@@ -2,6 +2,7 @@ import middy from '@middy/core'
 import httpSecurityHeaders from '@middy/http-security-headers'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { jsonErrors } from './errorResponses.ts'
+import type { Observability } from './observability.ts'
 import type { HttpResponse } from './responses.ts'
 
 // Kept apart from the multi-trigger glue so that only the web function bundles the page headers.
@@ -34,9 +35,19 @@ function pageSecurityHeaders(imageOrigin: string | undefined) {
   })
 }
 
+/** What an HTTP API function's wrapper adds around its routes. */
+export interface HttpApiOptions {
+  /** Where the pages may load images from. */
+  readonly imageOrigin?: string | undefined
+  /** The function's logging, metrics and tracing, run around everything else. */
+  readonly observability?: Observability
+}
+
 /** Wraps a handler that serves only API Gateway HTTP API routes. */
-export function httpApiHandler(handler: HttpRouteHandler, { imageOrigin }: { imageOrigin?: string | undefined } = {}) {
+export function httpApiHandler(handler: HttpRouteHandler, { imageOrigin, observability }: HttpApiOptions = {}) {
+  const wrapped = middy<APIGatewayProxyEventV2, HttpResponse>(handler)
+  for (const middleware of observability?.middlewares ?? []) wrapped.use(middleware)
   // Security headers go on last so that they apply to error responses too.
-  return middy<APIGatewayProxyEventV2, HttpResponse>(handler).use(pageSecurityHeaders(imageOrigin)).use(jsonErrors())
+  return wrapped.use(pageSecurityHeaders(imageOrigin)).use(jsonErrors())
 }
 

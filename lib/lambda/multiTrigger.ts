@@ -4,6 +4,7 @@ import { isClientError, ValidationError } from '../errors.ts'
 import { errorResponse, type ReportUnexpected } from './errorResponses.ts'
 import { isHttpApiEvent, isScheduledEvent, parseJsonBody, triggerOf } from './events.ts'
 import type { Invocation, Trigger } from './invocation.ts'
+import type { Observability } from './observability.ts'
 import { jsonResponse } from './responses.ts'
 import { sourceMappedStack } from './sourceMappedStack.ts'
 
@@ -23,8 +24,8 @@ interface Triggered {
 }
 
 /** The request an event carries: an HTTP body, a schedule's detail, or a direct invoke's event itself. */
-function inputOf(event: unknown, { maxBodyBytes, httpInput }: TriggerOptions): unknown {
-  if (isHttpApiEvent(event)) return httpInput === undefined ? parseJsonBody(event, maxBodyBytes) : httpInput(event)
+function inputOf(event: unknown, options: TriggerOptions): unknown {
+  if (isHttpApiEvent(event)) return options.httpInput === undefined ? parseJsonBody(event, options.maxBodyBytes) : options.httpInput(event)
   // Empty for a rule's own event; the batch when the rule's input transformer puts one there.
   if (isScheduledEvent(event)) return event.detail ?? {}
   return event
@@ -37,7 +38,8 @@ function inputOf(event: unknown, { maxBodyBytes, httpInput }: TriggerOptions): u
  * An event of a trigger the function does not take (an SQS batch sent to it) is refused as such.
  */
 function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {
-  const { reportUnexpected, triggers = DEFAULT_TRIGGERS, httpStatus = 200 } = options
+  const { triggers = DEFAULT_TRIGGERS, httpStatus = 200 } = options
+  const reportUnexpected = options.reportUnexpected ?? options.observability?.reportUnexpected
   return {
     name: 'triggerAdapter',
     before: (request) => {
@@ -70,19 +72,27 @@ function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown
 
 const DEFAULT_TRIGGERS: readonly Trigger[] = ['http', 'schedule', 'direct']
 
-export interface TriggerOptions {
-  /** The largest HTTP body accepted (413 beyond). Direct invokes are bounded by Lambda's own 6 MB. */
-  readonly maxBodyBytes: number
-  /** What the core gets of an HTTP request; its JSON body by default. */
-  readonly httpInput?: (event: APIGatewayProxyEventV2) => unknown
+/** What the core gets of an HTTP request: its JSON body, of at most `maxBodyBytes`, or what `httpInput` picks from the event. */
+type HttpInputOptions =
+  | {
+      /** The largest HTTP body accepted (413 beyond). Direct invokes are bounded by Lambda's own 6 MB. */
+      readonly maxBodyBytes: number
+      readonly httpInput?: undefined
+    }
+  | {
+      readonly httpInput: (event: APIGatewayProxyEventV2) => unknown
+      readonly maxBodyBytes?: undefined
+    }
+
+export type TriggerOptions = HttpInputOptions & {
   /** The status of a successful HTTP answer; 200 by default. */
   readonly httpStatus?: number
   /** The triggers the function takes; HTTP, schedule and direct by default. */
   readonly triggers?: readonly Trigger[]
-  /** Records failures that are not the caller's fault; the console by default. */
+  /** Records failures that are not the caller's fault; the observability's logger, else the console, by default. */
   readonly reportUnexpected?: ReportUnexpected
-  /** Middlewares that run around everything else, such as logging and metrics. */
-  readonly outer?: readonly MiddlewareObj[]
+  /** The function's logging, metrics and tracing, run around everything else. */
+  readonly observability?: Observability
 }
 
 /** Wraps a core so that every trigger a function takes reaches it the same way. */
@@ -94,7 +104,7 @@ export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, opti
       return core(input, { signal, remainingMs: () => context.getRemainingTimeInMillis(), trigger, ...about })
     },
   )
-  for (const middleware of options.outer ?? []) handler.use(middleware as MiddlewareObj<unknown, unknown, Error, Context, TriggerState>)
+  for (const middleware of options.observability?.middlewares ?? []) handler.use(middleware as MiddlewareObj<unknown, unknown, Error, Context, TriggerState>)
   return handler.use(triggerAdapter(options))
 }
 

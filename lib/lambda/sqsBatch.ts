@@ -1,15 +1,16 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
-import middy, { type MiddlewareObj } from '@middy/core'
+import middy from '@middy/core'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { isSqsEvent } from './events.ts'
 import { ValidationError } from '../errors.ts'
+import type { Observability } from './observability.ts'
 
 /** One message's work; what it throws marks that message alone as failed, to be delivered again. */
 export type RecordHandler = (record: SQSRecord, invocation: { readonly signal: AbortSignal; readonly remainingMs: () => number }) => Promise<void>
 
 export interface SqsBatchOptions {
-  /** Middlewares that run around everything else, such as logging and metrics. */
-  readonly outer?: readonly MiddlewareObj[]
+  /** The function's logging, metrics and tracing, run around everything else. */
+  readonly observability?: Observability
 }
 
 /**
@@ -30,6 +31,6 @@ export function sqsBatchHandler(handleRecord: RecordHandler, options: SqsBatchOp
       throwOnFullBatchFailure: false,
     })
   })
-  for (const middleware of options.outer ?? []) handler.use(middleware)
+  for (const middleware of options.observability?.middlewares ?? []) handler.use(middleware)
   return handler
 }

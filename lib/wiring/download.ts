@@ -5,11 +5,12 @@ import { lookup } from 'node:dns'
 import { createOriginAgent, httpImageSource, type LookupAll } from '../adapters/origin/httpImageSource.ts'
 import { createS3Client } from '../adapters/s3/client.ts'
 import { s3ObjectSink } from '../adapters/s3/objectSink.ts'
-import type { DownloadConfig } from '../config/download.ts'
+import type { DownloadRunConfig } from '../config/download.ts'
 import { downloadBatch, type BatchDeps } from '../download/batch.ts'
 import type { RunControls } from '../download/engine.ts'
 import type { ObjectSink } from '../download/ports.ts'
 import type { DownloadReport } from '../download/report.ts'
+import type { ResolveHost } from '../security/originPolicy.ts'
 
 /** A finished batch as callers see it: the engine's report and the bucket the objects went to. */
 export type DownloadResult = DownloadReport & { readonly bucket: string }
@@ -30,7 +31,7 @@ export interface WiringOverrides {
 }
 
 /** The download core's dependencies bound to the real adapters: what a batch of any trigger runs with. */
-export function downloadDeps(config: DownloadConfig, overrides: WiringOverrides = {}): BatchDeps {
+export function downloadDeps(config: DownloadRunConfig, overrides: WiringOverrides = {}): BatchDeps {
   const lookupAll = overrides.lookupAll ?? lookup
   const agent = createOriginAgent(config.originTimeouts, config.rules.originPolicy, lookupAll)
   const ports = {
@@ -42,17 +43,20 @@ export function downloadDeps(config: DownloadConfig, overrides: WiringOverrides 
     settings: config.settings,
     ports: overrides.tracer === undefined ? ports : tracedPorts(ports, overrides.tracer),
     // The same resolver the connections use, so both see one view of DNS.
-    resolveHost: (hostname: string) =>
-      new Promise<string[]>((resolve, reject) =>
-        lookupAll(hostname, { all: true }, (error, addresses) =>
-          error === null ? resolve(addresses.map((entry) => entry.address)) : reject(error),
-        ),
-      ),
+    resolveHost: hostResolver(lookupAll),
   }
 }
 
+/** Every address DNS gives a host: what a request's origin is checked against before anything is sent to it. */
+export function hostResolver(lookupAll: LookupAll = lookup): ResolveHost {
+  return (hostname) =>
+    new Promise<string[]>((resolve, reject) =>
+      lookupAll(hostname, { all: true }, (error, addresses) => (error === null ? resolve(addresses.map((entry) => entry.address)) : reject(error))),
+    )
+}
+
 /** The download core bound to its real adapters: the one composition the handler, tests and benchmarks share. */
-export function composeDownload(config: DownloadConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
+export function composeDownload(config: DownloadRunConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
   const deps = downloadDeps(config, overrides)
   return async (input, controls) => ({ ...(await downloadBatch(input, deps, controls)), bucket: config.bucket })
 }

@@ -1,10 +1,16 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs'
 import { describe, expect, it } from 'vitest'
+import { loadDeadLettersConfig } from '../../lib/config/deadLetters.ts'
 import { loadJobsConfig } from '../../lib/config/jobs.ts'
+import { loadJobStatusConfig } from '../../lib/config/jobStatus.ts'
+import { loadWorkerConfig } from '../../lib/config/worker.ts'
 import { ValidationError } from '../../lib/errors.ts'
 import { ChunkIncomplete } from '../../lib/jobs/errors.ts'
-import { composeJobs, type Jobs } from '../../lib/wiring/jobs.ts'
+import { composeDeadLetters } from '../../lib/wiring/deadLetters.ts'
+import { composeJobs } from '../../lib/wiring/jobs.ts'
+import { composeJobStatus } from '../../lib/wiring/jobStatus.ts'
+import { composeWorker } from '../../lib/wiring/worker.ts'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
 import { useJobServers } from '../support/localJobs.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
@@ -13,9 +19,9 @@ const servers = useIntegrationServers()
 const jobServers = useJobServers()
 const FOREVER_MS = 10 * 60_000
 
-/** The jobs functions' work, composed as the handlers compose it, on the local servers. */
-function jobsFor(origin: OriginFixture, env: Record<string, string> = {}): Jobs {
-  const config = loadJobsConfig({
+/** The jobs functions' work, each composed as its handler composes it, on the local servers. */
+function jobsFor(origin: OriginFixture, env: Record<string, string> = {}) {
+  const local = {
     BUCKET_NAME: servers.s3.bucket,
     BASE_URL: origin.baseUrl,
     LOCAL_S3_ENDPOINT: servers.s3.endpoint,
@@ -28,8 +34,14 @@ function jobsFor(origin: OriginFixture, env: Record<string, string> = {}): Jobs 
     HEADERS_TIMEOUT_MS: '1000',
     RETRY_BASE_DELAY_MS: '5',
     ...env,
-  })
-  return composeJobs(config, { s3Client: servers.s3.client })
+  }
+  const s3 = { s3Client: servers.s3.client }
+  return {
+    start: composeJobs(loadJobsConfig(local), s3),
+    status: composeJobStatus(loadJobStatusConfig(local)),
+    runChunk: composeWorker(loadWorkerConfig(local), s3),
+    countDeadLetter: composeDeadLetters(loadDeadLettersConfig(local), s3),
+  }
 }
 
 /** Every message waiting in the jobs queue, taken (they stay invisible for the queue's visibility timeout). */

@@ -6,10 +6,13 @@ import type { ChunkOutcome, JobState, JobStatus } from '../../jobs/job.ts'
 import { JobNotFound } from '../../jobs/errors.ts'
 import type { JobStore } from '../../jobs/ports.ts'
 
-/** How long a job's items are kept: DynamoDB's TTL removes them after this. */
+/** A writer's option: how long a job's items are kept, DynamoDB's TTL removing them after this. */
 export interface JobStoreOptions {
   readonly ttlDays: number
 }
+
+/** The reads of the jobs table: what the status function and the gallery do, neither ever writing. */
+export type JobReader = Pick<JobStore, 'get' | 'recent' | 'failuresOf'>
 
 // A chunk's failures live in its item: with messages cut to this, 1000 failures stay far below
 // DynamoDB's 400 KB per item.
@@ -25,6 +28,9 @@ const CHUNK_PREFIX = 'CHUNK#'
 
 type Item = Record<string, unknown>
 
+const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: JOB_SORT_KEY })
+const chunkKey = (jobId: string, chunk: number) => ({ pk: `JOB#${jobId}`, sk: `${CHUNK_PREFIX}${String(chunk).padStart(7, '0')}` })
+
 /**
  * Jobs in one DynamoDB table (partition key `pk`, sort key `sk`): an item per job holding its
  * counters, and an item per counted chunk holding its outcome and failures. A chunk is counted
@@ -33,25 +39,11 @@ type Item = Record<string, unknown>
  * job's set of counted chunks, in one conditional update.
  */
 export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string, { ttlDays }: JobStoreOptions): JobStore {
-  const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: JOB_SORT_KEY })
-  const chunkKey = (jobId: string, chunk: number) => ({ pk: `JOB#${jobId}`, sk: `${CHUNK_PREFIX}${String(chunk).padStart(7, '0')}` })
   const expiresAt = (at: string) => Math.floor(Date.parse(at) / 1000) + ttlDays * 86_400
-
-  const read = async (jobId: string): Promise<JobStatus | undefined> => {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: jobKey(jobId),
-        ConsistentRead: true,
-        // Everything but the set of counted chunks, which only the counting needs.
-        ProjectionExpression: STATUS_PROJECTION,
-        ExpressionAttributeNames: STATUS_NAMES,
-      }),
-    )
-    return Item === undefined ? undefined : statusOf(Item)
-  }
+  const reader = dynamoJobReader(client, tableName)
 
   return {
+    ...reader,
     async create(job) {
       try {
         await client.send(
@@ -74,24 +66,6 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         new GetCommand({ TableName: tableName, Key: chunkKey(jobId, chunk), ConsistentRead: true, ProjectionExpression: 'pk' }),
       )
       return Item !== undefined
-    },
-
-    get: read,
-
-    async recent(limit) {
-      const { Items = [] } = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: RECENT_JOBS_INDEX,
-          KeyConditionExpression: 'kind = :kind',
-          ExpressionAttributeValues: { ':kind': JOB_KIND },
-          ScanIndexForward: false,
-          Limit: limit,
-          ProjectionExpression: STATUS_PROJECTION,
-          ExpressionAttributeNames: STATUS_NAMES,
-        }),
-      )
-      return Items.map(statusOf)
     },
 
     async markRunning(jobId, at) {
@@ -149,10 +123,62 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         return statusOf(Attributes ?? {})
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error
-        const job = await read(jobId)
+        const job = await reader.get(jobId)
         if (job === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`, { cause: error })
         return job
       }
+    },
+
+    async finish(jobId, reportKey, at) {
+      const { Attributes } = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET finishedAt = if_not_exists(finishedAt, :at), reportKey = if_not_exists(reportKey, :reportKey), updatedAt = :at, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at, ':reportKey': reportKey, ':expiresAt': expiresAt(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return statusOf(Attributes ?? {})
+    },
+  }
+}
+
+/** The jobs table read only: statuses, the newest jobs and a job's failures. */
+export function dynamoJobReader(client: DynamoDBDocumentClient, tableName: string): JobReader {
+  const read = async (jobId: string): Promise<JobStatus | undefined> => {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: jobKey(jobId),
+        ConsistentRead: true,
+        // Everything but the set of counted chunks, which only the counting needs.
+        ProjectionExpression: STATUS_PROJECTION,
+        ExpressionAttributeNames: STATUS_NAMES,
+      }),
+    )
+    return Item === undefined ? undefined : statusOf(Item)
+  }
+
+  return {
+    get: read,
+
+    async recent(limit) {
+      const { Items = [] } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: RECENT_JOBS_INDEX,
+          KeyConditionExpression: 'kind = :kind',
+          ExpressionAttributeValues: { ':kind': JOB_KIND },
+          ScanIndexForward: false,
+          Limit: limit,
+          ProjectionExpression: STATUS_PROJECTION,
+          ExpressionAttributeNames: STATUS_NAMES,
+        }),
+      )
+      return Items.map(statusOf)
     },
 
     async *failuresOf(jobId) {
@@ -171,21 +197,6 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         for (const item of page.Items ?? []) yield (item['failures'] ?? []) as DownloadFailure[]
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined)
-    },
-
-    async finish(jobId, reportKey, at) {
-      const { Attributes } = await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET finishedAt = if_not_exists(finishedAt, :at), reportKey = if_not_exists(reportKey, :reportKey), updatedAt = :at, expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at, ':reportKey': reportKey, ':expiresAt': expiresAt(at) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      )
-      return statusOf(Attributes ?? {})
     },
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { batchTelemetry, createTelemetry } from '../../../lib/adapters/telemetry.ts'
+import { batchTelemetry, createLogger, createMetrics } from '../../../lib/adapters/telemetry.ts'
 import type { DownloadResult } from '../../../lib/wiring/download.ts'
 import { loggedLines } from '../../support/loggedLines.ts'
 
@@ -28,7 +28,8 @@ describe('Function: batchTelemetry', () => {
   })
 
   it('logs one line per failure and a summary, no line per success at INFO, and metrics in EMF', async () => {
-    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
+    const logger = createLogger()
+    const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
       const telemetry = batchTelemetry(logger, metrics, 'schedule')
       telemetry.codeFinished({ code: 'a', status: 'ok', unchanged: false, bytes: 100, ms: 12 })
@@ -73,7 +74,8 @@ describe('Function: batchTelemetry', () => {
 
   it('logs each success at DEBUG', async () => {
     process.env['POWERTOOLS_LOG_LEVEL'] = 'DEBUG'
-    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
+    const logger = createLogger()
+    const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
       batchTelemetry(logger, metrics, 'http').codeFinished({ code: 'a', status: 'ok', unchanged: true, bytes: 0, ms: 3 })
     })
@@ -81,7 +83,8 @@ describe('Function: batchTelemetry', () => {
   })
 
   it('logs progress at every tenth of a batch over 100 codes, and none for smaller ones', async () => {
-    const { logger, metrics } = createTelemetry({ metricsNamespace: 'imgpull' })
+    const logger = createLogger()
+    const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const progressOf = (total: number) =>
       loggedLines(() => {
         const telemetry = batchTelemetry(logger, metrics, 'direct')

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { loadDownloadConfig } from '../../../lib/config/download.ts'
 import { ConfigError } from '../../../lib/config/env.ts'
 import { loadJobsConfig } from '../../../lib/config/jobs.ts'
 
@@ -16,7 +17,9 @@ describe('Function: loadJobsConfig', () => {
       ttlDays: 30,
       rules: { manifestPrefix: 'manifests/', chunkSize: 100, workers: 10, batch: { maxCodes: 100_000, prefix: 'flags/', concurrency: 3 } },
     })
-    expect(config.download.rules.maxCodes).toBe(1000)
+    const download = loadDownloadConfig(REQUIRED)
+    expect(download.rules.maxCodes).toBe(1000)
+    expect(config.rules.batch).toEqual({ ...download.rules, maxCodes: 100_000 })
   })
 
   it('refuses a chunk size that would make more than 10 000 chunks of the largest job', () => {
@@ -28,6 +31,13 @@ describe('Function: loadJobsConfig', () => {
   it('names the variable that is missing or wrong', () => {
     expect(() => loadJobsConfig({ BUCKET_NAME: 'images', JOBS_QUEUE_URL: 'q' })).toThrow(/JOBS_TABLE/)
     expect(() => loadJobsConfig({ ...REQUIRED, REPORT_PREFIX: 'reports' })).toThrow(/REPORT_PREFIX.*must be a folder, ending in "\/"/)
+    expect(() => loadJobsConfig({ ...REQUIRED, MANIFEST_PREFIX: '' })).toThrow(/^MANIFEST_PREFIX must be a folder, ending in "\/", got ""$/)
     expect(() => loadJobsConfig({ ...REQUIRED, CHUNK_SIZE: '501' })).toThrow(/CHUNK_SIZE/)
+  })
+
+  it('reads none of the download engine\'s variables: the planner runs no download', () => {
+    const config = loadJobsConfig({ ...REQUIRED, MAX_CODES: 'many', MAX_BODY_BYTES: '1', HEADERS_TIMEOUT_MS: '5s', MEMORY_BUDGET_MB: 'all' })
+    expect(config.tableName).toBe('jobs')
+    expect(Object.isFrozen(config)).toBe(true)
   })
 })

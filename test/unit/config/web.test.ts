@@ -8,7 +8,7 @@ describe('Function: loadWebConfig', () => {
 
   it('reads the gallery settings, and allows images only from where its presigned URLs point', () => {
     const config = loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'imgpull-prod-imagesbucket-1x2y', JOBS_TABLE: 'jobs', AWS_REGION: 'eu-west-1' })
-    expect(config.gallery).toMatchObject({ rootPrefix: 'flags/', pageSize: 100, region: 'eu-west-1' })
+    expect(config.gallery).toMatchObject({ keyPrefix: 'flags/', pageSize: 100, region: 'eu-west-1' })
     expect(config.imageOrigin).toBe('https://imgpull-prod-imagesbucket-1x2y.s3.eu-west-1.amazonaws.com')
     expect(loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'b', JOBS_TABLE: 'j', LOCAL_S3_ENDPOINT: 'http://127.0.0.1:4569' }).imageOrigin).toBe('http://127.0.0.1:4569')
   })
@@ -16,6 +16,15 @@ describe('Function: loadWebConfig', () => {
   it('refuses a gallery root that is not a folder', () => {
     expect(() => loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'b', JOBS_TABLE: 'j', KEY_PREFIX: 'flags' })).toThrow(/KEY_PREFIX.*must be a folder/)
     expect(() => loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'b', JOBS_TABLE: 'j', KEY_PREFIX: '' })).toThrow(/KEY_PREFIX/)
+    expect(() => loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'b', JOBS_TABLE: 'j', KEY_PREFIX: 'flags' })).toThrow(
+      /^KEY_PREFIX must be a folder, ending in "\/", to serve the gallery, got "flags"$/,
+    )
+  })
+
+  it('reads the jobs table without its expiry, which only a writer needs', () => {
+    const config = loadWebConfig({ GALLERY: 'on', BUCKET_NAME: 'b', JOBS_TABLE: 'j', LOCAL_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000', JOB_TTL_DAYS: 'never' })
+    expect(config.gallery).toMatchObject({ tableName: 'j', localDynamoDbEndpoint: 'http://127.0.0.1:8000' })
+    expect(config.gallery).not.toHaveProperty('ttlDays')
   })
 })
 

@@ -14,7 +14,7 @@ const shelf: ImageShelf = {
   contentTypeOf: async (key) => (key.includes('b') ? 'image/png' : 'image/jpeg'),
   viewUrl: async (key) => `https://s3.test/${key}?signed`,
 }
-const rules = { rootPrefix: 'flags/', pageSize: 2 }
+const rules = { keyPrefix: 'flags/', pageSize: 2 }
 
 describe('Function: galleryView', () => {
   it('pages through the images under the root, each with its code, type and view URL', async () => {

@@ -36,7 +36,6 @@ describe('Function: multiTriggerHandler', () => {
   it('answers with the status a function names, takes what it picks from the event, and tells the core where the request was sent', async () => {
     const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const accepted = multiTriggerHandler(async (input, { httpOrigin }) => ({ input, httpOrigin }), {
-      maxBodyBytes: 1024,
       httpStatus: 202,
       httpInput: (event) => ({ path: event.rawPath }),
     })

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { loadDeadLettersConfig } from '../../../lib/config/deadLetters.ts'
+
+describe('Function: loadDeadLettersConfig', () => {
+  it('reads the table, its expiry, the bucket and where reports go, with their defaults', () => {
+    const config = loadDeadLettersConfig({ JOBS_TABLE: 'jobs', BUCKET_NAME: 'images' })
+    expect(config).toEqual({ tableName: 'jobs', localDynamoDbEndpoint: undefined, bucket: 'images', localS3Endpoint: undefined, reportPrefix: 'reports/', ttlDays: 30 })
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('reads every variable it knows', () => {
+    expect(
+      loadDeadLettersConfig({
+        JOBS_TABLE: 'j',
+        LOCAL_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+        BUCKET_NAME: 'b',
+        LOCAL_S3_ENDPOINT: 'http://127.0.0.1:4569',
+        REPORT_PREFIX: 'out/reports/',
+        JOB_TTL_DAYS: '7',
+      }),
+    ).toEqual({ tableName: 'j', localDynamoDbEndpoint: 'http://127.0.0.1:8000', bucket: 'b', localS3Endpoint: 'http://127.0.0.1:4569', reportPrefix: 'out/reports/', ttlDays: 7 })
+  })
+
+  it('is not failed by a malformed variable of the downloads or the planner, which it never uses', () => {
+    const config = loadDeadLettersConfig({ JOBS_TABLE: 'jobs', BUCKET_NAME: 'images', BASE_URL: 'ftp://x', MAX_ATTEMPTS: '0', JOBS_QUEUE_URL: '', CHUNK_SIZE: '501', MANIFEST_PREFIX: 'm' })
+    expect(config.reportPrefix).toBe('reports/')
+  })
+
+  it.each([
+    [{ BUCKET_NAME: 'b' }, /^JOBS_TABLE is required$/],
+    [{ JOBS_TABLE: 'j' }, /^BUCKET_NAME is required$/],
+    [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', REPORT_PREFIX: 'reports' }, /^REPORT_PREFIX must be a folder, ending in "\/", got "reports"$/],
+    [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', JOB_TTL_DAYS: '366' }, /^JOB_TTL_DAYS must be an integer from 1 to 365/],
+  ])('fails loudly, naming the variable, for %j', (env, message) => {
+    expect(() => loadDeadLettersConfig(env)).toThrow(message)
+  })
+})
