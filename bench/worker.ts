@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { DownloadResult } from '../lib/wiring/download.ts'
+import type { DownloadResult } from '../lib/download/report.ts'
 
 export interface WorkerRun {
   /** The naive client's result has the counter alone. */

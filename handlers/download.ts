@@ -1,4 +1,4 @@
-import { batchTelemetry } from '../lib/adapters/telemetry.ts'
+import { runTelemetry } from '../lib/adapters/telemetry.ts'
 import { loadDownloadConfig } from '../lib/config/download.ts'
 import { multiTriggerHandler } from '../lib/lambda/multiTrigger.ts'
 import { observability } from '../lib/lambda/observability.ts'
@@ -12,7 +12,7 @@ const { logger, metrics } = observed
 
 export const handler = multiTriggerHandler(
   async (input, { signal, remainingMs, trigger }) => {
-    const telemetry = batchTelemetry(logger, metrics, trigger)
+    const telemetry = runTelemetry(logger, metrics, trigger)
     const result = await download(input, { signal, remainingMs, observer: telemetry })
     telemetry.finished(result)
     return result

@@ -1,4 +1,4 @@
-import { batchTelemetry } from '../lib/adapters/telemetry.ts'
+import { runTelemetry } from '../lib/adapters/telemetry.ts'
 import { loadWorkerConfig } from '../lib/config/worker.ts'
 import { observability } from '../lib/lambda/observability.ts'
 import { sqsBatchHandler } from '../lib/lambda/sqsBatch.ts'
@@ -12,7 +12,7 @@ const { logger, metrics } = observed
 
 export const handler = sqsBatchHandler(
   async (record, { signal, remainingMs }) => {
-    const observer = batchTelemetry(logger, metrics, 'sqs')
+    const observer = runTelemetry(logger, metrics, 'sqs')
     const counted = await runChunk(record.body, { signal, remainingMs, observer })
     if (counted.kind === 'dropped') logger.warn('chunk dropped', { messageId: record.messageId, reason: counted.reason })
     else logger.info('chunk counted', { jobId: counted.job.jobId, chunk: counted.chunk, chunksDone: counted.job.chunksDone, state: counted.job.state })

@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import { Tracer } from '@aws-lambda-powertools/tracer'
 import type { MiddlewareObj } from '@middy/core'
-import type { CodeFinished, DownloadObserver, DownloadReport } from '../download/report.ts'
+import type { CodeFinished, DownloadObserver, DownloadResult } from '../download/report.ts'
 
 const SERVICE = 'imgpull'
-// Below this size a batch is quick enough that its summary line says all there is to say.
+// Below this size a run is quick enough that its summary line says all there is to say.
 const PROGRESS_MIN_CODES = 100
 const PROGRESS_STEPS = 10
 
@@ -31,16 +31,13 @@ export function createTracer(): Tracer {
   return new Tracer({ serviceName: SERVICE, captureHTTPsRequests: false })
 }
 
-/** A finished batch as its summary line tells it: the report, and the bucket it went to. */
-export type FinishedBatch = DownloadReport & { readonly bucket: string }
-
-/** Watches one invocation's batch: a log line per failure, progress for long batches, metrics, a summary. */
-export interface BatchTelemetry extends DownloadObserver {
-  finished(batch: FinishedBatch): void
+/** Watches one run: a log line per failure, progress for long runs, metrics, a summary. */
+export interface RunTelemetry extends DownloadObserver {
+  finished(result: DownloadResult): void
 }
 
-/** Telemetry of one batch; `trigger` (how the function was started) goes on its metrics and summary. */
-export function batchTelemetry(logger: Logger, metrics: Metrics, trigger: string): BatchTelemetry {
+/** Telemetry of one run; `trigger` (how the function was started) goes on its metrics and summary. */
+export function runTelemetry(logger: Logger, metrics: Metrics, trigger: string): RunTelemetry {
   // A default dimension outlives the flushes Powertools makes every 100 values. Powertools warns
   // whenever one is set again, so a warm container replaces the whole set rather than the trigger.
   metrics.clearDefaultDimensions()

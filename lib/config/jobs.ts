@@ -39,12 +39,12 @@ export function loadJobsConfig(env: Env = process.env): JobsConfig {
     maxBodyBytes: integerInRange(env, 'JOBS_MAX_BODY_BYTES', DEFAULT_JOBS_MAX_BODY_BYTES, 1024, 6 * 1000 * 1000),
     rules: Object.freeze({
       // A job is held to the rules of any download request, but for the most codes it may hold.
-      batch: loadRequestRules(env, maxJobCodes),
+      request: loadRequestRules(env, maxJobCodes),
       // Manifests sit beside the images, never among them: a folder of their own.
       manifestPrefix: folderPrefix(env, 'MANIFEST_PREFIX', DEFAULT_MANIFEST_PREFIX),
       maxManifestBytes: MAX_MANIFEST_BYTES,
       chunkSize,
-      workers: integerInRange(env, 'WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 1, 1000),
+      workerConcurrency: integerInRange(env, 'WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 1, 1000),
     }),
   })
 }

@@ -80,3 +80,6 @@ export function reportOf(plan: DownloadPlan, outcomes: readonly Outcome[], elaps
     failuresTotal: failures.length,
   }
 }
+
+/** A run's report as a trigger answers it: the report, and the bucket its images went to. */
+export type DownloadResult = DownloadReport & { readonly bucket: string }

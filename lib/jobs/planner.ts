@@ -13,14 +13,14 @@ import type { ChunkQueue, JobObjects } from './ports.ts'
 /** What a job request is held to, besides what any download request is. */
 export interface JobRules {
   /** The download rules, with the most codes a job may hold as `maxCodes`. */
-  readonly batch: RequestRules
+  readonly request: RequestRules
   /** Where manifests must be in the bucket. */
   readonly manifestPrefix: string
   readonly maxManifestBytes: number
   /** Codes per chunk, one chunk per message. */
   readonly chunkSize: number
   /** Workers that may run at once: the queue's maximum concurrency. */
-  readonly workers: number
+  readonly workerConcurrency: number
 }
 
 export interface PlannerDeps extends Finishing {
@@ -54,13 +54,13 @@ export async function startJob(
 ): Promise<JobAccepted> {
   const { rules } = deps
   const request = await withManifestCodes(input, deps)
-  const plan = await validateBatch(request, rules.batch, deps.resolveHost)
+  const plan = await validateBatch(request, rules.request, deps.resolveHost)
   // One request, one job: a request retried with its id (a schedule's event, which Lambda delivers
   // again when an asynchronous invocation fails) finds its job and queues its chunks again, which
   // counts nothing twice, rather than starting a second job beside a half-queued first.
   const jobId = requestId === undefined ? randomUUID() : jobIdOf(requestId)
   const messages = chunkMessages(jobId, plan, rules.chunkSize)
-  const maxOriginRequests = Math.min(rules.workers, messages.length) * plan.concurrency
+  const maxOriginRequests = Math.min(rules.workerConcurrency, messages.length) * plan.concurrency
   const at = deps.now().toISOString()
   await deps.store.create({
     jobId,
@@ -93,7 +93,7 @@ async function withManifestCodes(input: unknown, { rules, objects }: PlannerDeps
     throw error
   }
   if (text === undefined) throw new ValidationError(`manifest: no object "${manifest}" in the bucket`)
-  return { ...fields, codes: parseManifest(text, rules.batch.maxCodes) }
+  return { ...fields, codes: parseManifest(text, rules.request.maxCodes) }
 }
 
 /** A UUID (version 5 layout) made from a request's id: the same id, the same job. */

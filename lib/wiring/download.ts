@@ -9,11 +9,8 @@ import type { DownloadRunConfig } from '../config/download.ts'
 import { downloadBatch, type BatchDeps } from '../download/batch.ts'
 import type { RunControls } from '../download/engine.ts'
 import type { ObjectSink } from '../download/ports.ts'
-import type { DownloadReport } from '../download/report.ts'
+import type { DownloadResult } from '../download/report.ts'
 import type { ResolveHost } from '../security/originPolicy.ts'
-
-/** A finished batch as callers see it: the engine's report and the bucket the objects went to. */
-export type DownloadResult = DownloadReport & { readonly bucket: string }
 
 /** The download function's work: a raw request in, validated, run and reported. */
 export type DownloadRequestHandler = (input: unknown, controls?: RunControls) => Promise<DownloadResult>

@@ -11,6 +11,6 @@ export type ChunkRunner = (body: string, controls?: RunControls) => Promise<Chun
 /** The worker bound to the origin, S3 and DynamoDB; the images and the reports share one S3 client. */
 export function composeWorker(config: WorkerConfig, overrides: WiringOverrides & JobStoreOverrides = {}): ChunkRunner {
   const s3Client = overrides.s3Client ?? createS3Client({ localEndpoint: config.localS3Endpoint })
-  const deps = { ...jobFinishing(config, { ...overrides, s3Client }), batch: downloadDeps(config, { ...overrides, s3Client }) }
+  const deps = { ...jobFinishing(config, { ...overrides, s3Client }), download: downloadDeps(config, { ...overrides, s3Client }) }
   return (body, controls) => runChunk(body, deps, controls)
 }

@@ -23,11 +23,9 @@ const cfnLintInstalled = await run('cfn-lint', ['--version']).then(
 const packaged: Record<string, { shape: ReturnType<typeof stackShape>; findings: LintFinding[] }> = {}
 
 beforeAll(async () => {
-  await Promise.all(
-    Object.entries(STACK_VARIANTS).map(async ([name, { stage, params }]) => {
-      packaged[name] = await withPackagedStack(stage, params, async (template, path) => ({ shape: stackShape(template), findings: cfnLintInstalled ? await lint(path) : [] }))
-    }),
-  )
+  for (const [name, { stage, params }] of Object.entries(STACK_VARIANTS)) {
+    packaged[name] = await withPackagedStack(stage, params, async (template, path) => ({ shape: stackShape(template), findings: cfnLintInstalled ? await lint(path) : [] }))
+  }
 }, 300_000)
 
 async function lint(path: string): Promise<LintFinding[]> {
@@ -51,12 +49,26 @@ function withAlarmEmailDecidedAtPackaging(recorded: (typeof fixture)[string]) {
   return { ...recorded, conditions: {}, resources }
 }
 
+/** A resource apart from its function's environment variables, and those variables. */
+function withoutVariables(resource: Record<string, unknown>): [Record<string, unknown>, Record<string, unknown>] {
+  const properties = { ...(resource['Properties'] as Record<string, unknown>) }
+  const variables = (properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}
+  delete properties['Environment']
+  return [{ ...resource, Properties: properties }, variables]
+}
+
 describe.each(Object.keys(STACK_VARIANTS))('the packaged stack: %s', (variant) => {
   it('deploys the same resources, properties and role grants as the template recorded before it was derived', () => {
     const expected = withAlarmEmailDecidedAtPackaging(fixture[variant]!)
     const actual = packaged[variant]!.shape as typeof expected
     expect(Object.keys(actual.resources).sort()).toEqual(Object.keys(expected.resources).sort())
-    for (const id of Object.keys(expected.resources)) expect({ id, resource: actual.resources[id] }).toEqual({ id, resource: expected.resources[id] })
+    for (const id of Object.keys(expected.resources)) {
+      const [recorded, recordedVariables] = withoutVariables(expected.resources[id]!)
+      const [packagedNow, variables] = withoutVariables(actual.resources[id]!)
+      expect({ id, resource: packagedNow }).toEqual({ id, resource: recorded })
+      // Each function now gets only the variables its own config loader reads, all as they were.
+      expect({ id, variables: recordedVariables }).toMatchObject({ id, variables })
+    }
     expect(actual.conditions).toEqual(expected.conditions)
     expect(actual.outputs).toEqual(expected.outputs)
   })

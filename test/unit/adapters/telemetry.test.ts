@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { batchTelemetry, createLogger, createMetrics } from '../../../lib/adapters/telemetry.ts'
-import type { DownloadResult } from '../../../lib/wiring/download.ts'
+import { runTelemetry, createLogger, createMetrics } from '../../../lib/adapters/telemetry.ts'
+import type { DownloadResult } from '../../../lib/download/report.ts'
 import { loggedLines } from '../../support/loggedLines.ts'
 
 function result(total: number): DownloadResult {
@@ -18,7 +18,7 @@ function result(total: number): DownloadResult {
   }
 }
 
-describe('Function: batchTelemetry', () => {
+describe('Function: runTelemetry', () => {
   const levels = { ...process.env }
   beforeEach(() => {
     process.env['POWERTOOLS_LOG_LEVEL'] = 'INFO'
@@ -31,7 +31,7 @@ describe('Function: batchTelemetry', () => {
     const logger = createLogger()
     const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
-      const telemetry = batchTelemetry(logger, metrics, 'schedule')
+      const telemetry = runTelemetry(logger, metrics, 'schedule')
       telemetry.codeFinished({ code: 'a', status: 'ok', unchanged: false, bytes: 100, ms: 12 })
       telemetry.codeFinished({ code: 'b', status: 'not_found', reason: 'not_found', attempts: 1, httpStatus: 404, message: 'not found', ms: 7 })
       telemetry.codeFinished({ code: 'c', status: 'error', reason: 'timeout', attempts: 3, message: 'origin: Headers Timeout Error', ms: 15_012 })
@@ -77,7 +77,7 @@ describe('Function: batchTelemetry', () => {
     const logger = createLogger()
     const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const lines = await loggedLines(() => {
-      batchTelemetry(logger, metrics, 'http').codeFinished({ code: 'a', status: 'ok', unchanged: true, bytes: 0, ms: 3 })
+      runTelemetry(logger, metrics, 'http').codeFinished({ code: 'a', status: 'ok', unchanged: true, bytes: 0, ms: 3 })
     })
     expect(lines).toEqual([expect.objectContaining({ level: 'DEBUG', message: 'image stored', code: 'a', unchanged: true, ms: 3 })])
   })
@@ -87,7 +87,7 @@ describe('Function: batchTelemetry', () => {
     const metrics = createMetrics({ metricsNamespace: 'imgpull' })
     const progressOf = (total: number) =>
       loggedLines(() => {
-        const telemetry = batchTelemetry(logger, metrics, 'direct')
+        const telemetry = runTelemetry(logger, metrics, 'direct')
         for (let done = 1; done <= total; done += 1) telemetry.progress(done, total)
       })
 

@@ -15,11 +15,11 @@ describe('Function: loadJobsConfig', () => {
       localDynamoDbEndpoint: undefined,
       reportPrefix: 'reports/',
       ttlDays: 30,
-      rules: { manifestPrefix: 'manifests/', chunkSize: 100, workers: 10, batch: { maxCodes: 100_000, prefix: 'flags/', concurrency: 3 } },
+      rules: { manifestPrefix: 'manifests/', chunkSize: 100, workerConcurrency: 10, request: { maxCodes: 100_000, prefix: 'flags/', concurrency: 3 } },
     })
     const download = loadDownloadConfig(REQUIRED)
     expect(download.rules.maxCodes).toBe(1000)
-    expect(config.rules.batch).toEqual({ ...download.rules, maxCodes: 100_000 })
+    expect(config.rules.request).toEqual({ ...download.rules, maxCodes: 100_000 })
   })
 
   it('refuses a chunk size that would make more than 10 000 chunks of the largest job', () => {

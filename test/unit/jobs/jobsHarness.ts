@@ -98,7 +98,7 @@ export interface HarnessOptions {
   readonly chunkSize?: number
   readonly maxCodes?: number
   readonly maxManifestBytes?: number
-  readonly workers?: number
+  readonly workerConcurrency?: number
   readonly manifests?: Record<string, string>
   readonly refuse?: MemoryQueueOptions['refuse']
 }
@@ -138,7 +138,7 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
   const now = () => new Date(Date.UTC(2026, 10, 26, 10, 0, tick++))
   const finishing: Finishing = { store, objects, reportPrefix: REPORT_PREFIX, now }
   const rules: JobRules = {
-    batch: {
+    request: {
       codes: [],
       baseUrl: ORIGIN,
       concurrency: 4,
@@ -149,14 +149,14 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
     manifestPrefix: 'manifests/',
     maxManifestBytes: options.maxManifestBytes ?? 64 * 1024,
     chunkSize: options.chunkSize ?? 10,
-    workers: options.workers ?? 10,
+    workerConcurrency: options.workerConcurrency ?? 10,
   }
   // Every host resolves to a public address: the rules, not the DNS, decide here.
   const resolveHost = async () => ['93.184.216.34']
   const planner: PlannerDeps = { ...finishing, rules, queue, objects, resolveHost }
   const worker: WorkerDeps = {
     ...finishing,
-    batch: { rules: { ...rules.batch, maxCodes: 500 }, settings: SETTINGS, ports: { source: origin, sink }, resolveHost },
+    download: { rules: { ...rules.request, maxCodes: 500 }, settings: SETTINGS, ports: { source: origin, sink }, resolveHost },
   }
   const harness: JobsHarness = {
     crash,

@@ -32,8 +32,8 @@ describe('Function: startJob', () => {
   })
 
   it('bounds the requests the origin sees at once by the workers, or by the chunks when fewer', async () => {
-    const fewWorkers = jobsHarness({ chunkSize: 5, workers: 2 })
-    const fewChunks = jobsHarness({ chunkSize: 5, workers: 10 })
+    const fewWorkers = jobsHarness({ chunkSize: 5, workerConcurrency: 2 })
+    const fewChunks = jobsHarness({ chunkSize: 5, workerConcurrency: 10 })
 
     expect((await fewWorkers.start({ codes: codesOf('a', 20), concurrency: 3 })).maxOriginRequests).toBe(6)
     expect((await fewChunks.start({ codes: codesOf('a', 12), concurrency: 3 })).maxOriginRequests).toBe(9)
