@@ -266,7 +266,7 @@ describe('serverless invoke local with the shared events', () => {
   })
 
   it('logs JSON lines carrying the request id and function name, and metrics with the trigger', async () => {
-    const schedule = JSON.parse(await readFile('events/download-schedule.json', 'utf8')) as Record<string, unknown>
+    const schedule = JSON.parse(await readFile('events/jobs-schedule.json', 'utf8')) as Record<string, unknown>
     const data = JSON.stringify({ ...schedule, detail: { baseUrl: origin.baseUrl, codes: ['a', 'zz'], prefix: 'flags/e2e-logs/' } })
     const { code, stdout, stderr } = await runServerless(['invoke', 'local', '-f', 'download', '--data', data], { localS3Endpoint: s3.endpoint })
     expect(code).toBe(0)

@@ -34,7 +34,7 @@ beforeAll(async () => {
 describe('Handler: download', () => {
   it('warns of nothing over warm invocations by every trigger and a refused request, and tags each metric with its trigger', async () => {
     const http = await sharedEvent<APIGatewayProxyEventV2>('download-http')
-    const schedule = await sharedEvent<Record<string, unknown>>('download-schedule')
+    const schedule = await sharedEvent<Record<string, unknown>>('jobs-schedule')
     const request = { baseUrl: origin.baseUrl, codes: ['a'], prefix: 'flags/handler/' }
 
     const lines = await writtenLines(async () => {

@@ -8,7 +8,7 @@ describe('Function: triggerOf', () => {
   it.each([
     ['download-http', 'http'],
     ['web-index', 'http'],
-    ['download-schedule', 'schedule'],
+    ['jobs-schedule', 'schedule'],
     ['sqs-batch', 'sqs'],
     ['download-direct', 'direct'],
   ])('tells %s as %s', async (name, trigger) => {

@@ -104,13 +104,13 @@ describe('Function: multiTriggerHandler', () => {
   })
 
   it("gives the core a schedule event's detail: the batch the rule's input carries", async () => {
-    const scheduleEvent = await sharedEvent<{ detail: unknown }>('download-schedule')
+    const scheduleEvent = await sharedEvent<{ detail: unknown }>('jobs-schedule')
     expect(await echo(scheduleEvent, context)).toEqual({ received: scheduleEvent.detail })
   })
 
   it.each([
     ['download-http', 'http'],
-    ['download-schedule', 'schedule'],
+    ['jobs-schedule', 'schedule'],
     ['download-direct', 'direct'],
   ])('tells the core that %s came by %s', async (name, trigger) => {
     const seen = multiTriggerHandler(async (_input, invocation) => ({ trigger: invocation.trigger }), { maxBodyBytes: 1024 })
