@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
-import { DownloadError, originFailure } from './failures.ts'
+import { DownloadError } from './errors.ts'
+import { originFailure } from './failures.ts'
 
 /** The longest signature below (RIFF....WEBP, ftyp + brand) needs the first 12 bytes. */
 const SNIFF_BYTES = 12

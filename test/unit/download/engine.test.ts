@@ -3,15 +3,8 @@ import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
 import { runDownloads, type EngineSettings } from '../../../lib/download/engine.ts'
 import { imageUrl, objectKey } from '../../../lib/download/keys.ts'
-import {
-  TransportError,
-  type ImageRequest,
-  type ImageSource,
-  type ObjectSink,
-  type OriginHeaders,
-  type OriginResponse,
-  type OriginValidators,
-} from '../../../lib/download/ports.ts'
+import { TransportError } from '../../../lib/download/errors.ts'
+import type { ImageRequest, ImageSource, ObjectSink, OriginHeaders, OriginResponse, OriginValidators } from '../../../lib/download/ports.ts'
 import type { DownloadPlan } from '../../../lib/download/request.ts'
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
