@@ -6,21 +6,13 @@ import { UNCHANGED } from '../../../lib/download/answerGuard.ts'
 import { attemptOnce, type AttemptRun } from '../../../lib/download/attempt.ts'
 import type { ImageRequest, ImageSource, ObjectSink, OriginHeaders } from '../../../lib/download/ports.ts'
 import type { EngineSettings } from '../../../lib/download/settings.ts'
+import { testSettings } from './testSettings.ts'
 
 const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0])
 const URL = 'https://origin.test/a1/a.jpg'
 
-const settings: EngineSettings = {
-  maxImageBytes: 1000,
-  retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-  deadlineReserveMs: 0,
-  attemptTimeoutMs: 60_000,
-  minBodyBytesPerSecond: 0,
-  memoryBudgetBytes: 10_000,
-  maxBufferedBytes: 100,
-  maxStreamedBytes: 300,
-  storeConcurrency: 1,
-}
+// Parts of 100 bytes, streams of 300: bodies on both sides of a part stay small.
+const settings: EngineSettings = { ...testSettings, maxImageBytes: 1000, maxBufferedBytes: 100, maxStreamedBytes: 300 }
 
 /** Admissions that record what each attempt was admitted, settled and released with. */
 function recordingAdmissions() {

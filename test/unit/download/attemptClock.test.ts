@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { attemptClock } from '../../../lib/download/attemptClock.ts'
+import { attemptClock, type AttemptClock } from '../../../lib/download/attemptClock.ts'
+
+/** Moves the fake time on by `ms`, and expects the clock to abort at its very end, not a millisecond before. */
+function expectAbortAfter(clock: AttemptClock, ms: number): void {
+  vi.advanceTimersByTime(ms - 1)
+  expect(clock.signal.aborted).toBe(false)
+  vi.advanceTimersByTime(1)
+  expect(clock.signal.aborted).toBe(true)
+}
 
 describe('Function: attemptClock', () => {
   beforeEach(() => {
@@ -10,11 +18,7 @@ describe('Function: attemptClock', () => {
   })
 
   it('aborts its signal once the attempt has taken its time', () => {
-    const clock = attemptClock(1000)
-    vi.advanceTimersByTime(999)
-    expect(clock.signal.aborted).toBe(false)
-    vi.advanceTimersByTime(1)
-    expect(clock.signal.aborted).toBe(true)
+    expectAbortAfter(attemptClock(1000), 1000)
   })
 
   it('does not count the time of a paused wait, and goes on with the time it had left', async () => {
@@ -23,11 +27,7 @@ describe('Function: attemptClock', () => {
     await clock.paused(async () => {
       vi.advanceTimersByTime(5000)
     })
-    expect(clock.signal.aborted).toBe(false)
-    vi.advanceTimersByTime(399)
-    expect(clock.signal.aborted).toBe(false)
-    vi.advanceTimersByTime(1)
-    expect(clock.signal.aborted).toBe(true)
+    expectAbortAfter(clock, 400)
   })
 
   it('passes on what the paused wait returns or throws', async () => {
