@@ -30,23 +30,50 @@ interface Waiter {
  * downloads can wait on each other for ever.
  */
 export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudget {
-  let held = 0
-  const growing: Waiter[] = []
-  const admitting: Waiter[] = []
+  return new WeightedBudget(limitBytes, headroomBytes)
+}
 
-  const take = (bytes: number) => {
-    held += bytes
+class WeightedBudget implements ByteBudget {
+  private readonly limitBytes: number
+  private readonly headroomBytes: number
+  private held = 0
+  private readonly growing: Waiter[] = []
+  private readonly admitting: Waiter[] = []
+
+  constructor(limitBytes: number, headroomBytes: number) {
+    this.limitBytes = limitBytes
+    this.headroomBytes = headroomBytes
   }
-  const grantWaiting = () => {
-    for (const queue of [growing, admitting]) {
+
+  async admit(estimate: number, signal: AbortSignal): Promise<Admission> {
+    // Alone, a download is always let through, however large.
+    const fits = () => this.held === 0 || this.held + estimate <= this.limitBytes - this.headroomBytes
+    await this.wait(this.admitting, fits, estimate, signal)
+    return new HeldBytes(this, estimate)
+  }
+
+  /** Waits, ahead of every admission, until `held` bytes can grow by `more`; they fit when they are all there is. */
+  grow(held: number, more: number, signal: AbortSignal): Promise<void> {
+    return this.wait(this.growing, () => this.held === held || this.held + more <= this.limitBytes, more, signal)
+  }
+
+  giveBack(bytes: number): void {
+    this.held -= bytes
+    this.grantWaiting()
+  }
+
+  private grantWaiting(): void {
+    for (const queue of [this.growing, this.admitting]) {
       while (queue.length > 0 && queue[0]!.fits()) queue.shift()!.grant()
       if (queue.length > 0) return
     }
   }
-  const wait = (queue: Waiter[], fits: () => boolean, onGrant: () => void, signal: AbortSignal): Promise<void> => {
+
+  /** Takes `bytes` once they fit and no one waits ahead; rejects with the signal's reason if it aborts first. */
+  private wait(queue: Waiter[], fits: () => boolean, bytes: number, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
-    if (growing.length === 0 && (queue === growing || admitting.length === 0) && fits()) {
-      onGrant()
+    if (this.growing.length === 0 && (queue === this.growing || this.admitting.length === 0) && fits()) {
+      this.held += bytes
       return Promise.resolve()
     }
     return new Promise((resolve, reject) => {
@@ -54,55 +81,51 @@ export function byteBudget(limitBytes: number, headroomBytes: number): ByteBudge
         fits,
         grant: () => {
           signal.removeEventListener('abort', onAbort)
-          onGrant()
+          this.held += bytes
           resolve()
         },
       }
       const onAbort = () => {
         queue.splice(queue.indexOf(waiter), 1)
-        grantWaiting()
+        this.grantWaiting()
         reject(signal.reason as Error)
       }
       signal.addEventListener('abort', onAbort, { once: true })
       queue.push(waiter)
     })
   }
-  const giveBack = (bytes: number) => {
-    held -= bytes
-    grantWaiting()
+}
+
+/** The bytes one admission holds of its budget. */
+class HeldBytes implements Admission {
+  private readonly budget: WeightedBudget
+  private bytes: number
+  private released = false
+  // Ends a wait to grow when the admission is released first, so that no bytes are taken after;
+  // made only for such a wait, as most admissions never grow.
+  private releasing: AbortController | undefined
+
+  constructor(budget: WeightedBudget, bytes: number) {
+    this.budget = budget
+    this.bytes = bytes
   }
 
-  return {
-    async admit(estimate, signal) {
-      // Alone, a download is always let through, however large.
-      const fits = () => held === 0 || held + estimate <= limitBytes - headroomBytes
-      await wait(admitting, fits, () => take(estimate), signal)
-      let bytes = estimate
-      let released = false
-      // Ends a wait to grow when the admission is released first, so that no bytes are taken after;
-      // made only for such a wait, as most admissions never grow.
-      let releasing: AbortController | undefined
-      return {
-        async settle(needed, settleSignal) {
-          if (released || needed === bytes) return
-          if (needed < bytes) {
-            giveBack(bytes - needed)
-            bytes = needed
-            return
-          }
-          const more = needed - bytes
-          releasing ??= new AbortController()
-          const abandoned = AbortSignal.any([settleSignal, releasing.signal])
-          await wait(growing, () => held === bytes || held + more <= limitBytes, () => take(more), abandoned)
-          bytes = needed
-        },
-        release() {
-          if (released) return
-          released = true
-          releasing?.abort(new Error('released'))
-          giveBack(bytes)
-        },
-      }
-    },
+  async settle(needed: number, signal: AbortSignal): Promise<void> {
+    if (this.released || needed === this.bytes) return
+    if (needed < this.bytes) {
+      this.budget.giveBack(this.bytes - needed)
+      this.bytes = needed
+      return
+    }
+    this.releasing ??= new AbortController()
+    await this.budget.grow(this.bytes, needed - this.bytes, AbortSignal.any([signal, this.releasing.signal]))
+    this.bytes = needed
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.releasing?.abort(new Error('released'))
+    this.budget.giveBack(this.bytes)
   }
 }

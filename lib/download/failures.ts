@@ -1,38 +1,4 @@
-import { TransportError, type TransportFailure } from './ports.ts'
-
-/** A short, machine-readable reason why one code did not end as `ok`. */
-export type FailureReason =
-  | 'not_found'
-  | TransportFailure
-  | `http_${number}`
-  | 'too_large'
-  | 'not_image'
-  | 's3'
-  | 'deadline'
-  /** A job's chunk that kept failing and went to the dead-letter queue: its codes were never counted otherwise. */
-  | 'dead_letter'
-
-/** Why one attempt at one code failed, and whether another attempt could succeed. */
-export class DownloadError extends Error {
-  override readonly name = 'DownloadError'
-  readonly reason: FailureReason
-  readonly retryable: boolean
-  readonly httpStatus: number | undefined
-  /** The origin's `Retry-After`, in ms from now, when it sent one. */
-  readonly retryAfterMs: number | undefined
-
-  constructor(
-    reason: FailureReason,
-    message: string,
-    details: { retryable?: boolean; httpStatus?: number; retryAfterMs?: number | undefined; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
-    this.reason = reason
-    this.retryable = details.retryable ?? false
-    this.httpStatus = details.httpStatus
-    this.retryAfterMs = details.retryAfterMs
-  }
-}
+import { DownloadError, TransportError } from './errors.ts'
 
 /**
  * Whether another attempt could get another answer. 408 and 429 say "later"; 5xx says "not now".

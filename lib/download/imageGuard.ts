@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
-import { DownloadError, originFailure } from './failures.ts'
+import { DownloadError } from './errors.ts'
+import { originFailure } from './failures.ts'
 
 /** The longest signature below (RIFF....WEBP, ftyp + brand) needs the first 12 bytes. */
 const SNIFF_BYTES = 12
@@ -67,93 +68,110 @@ export interface GuardedImage {
  * Nothing is buffered beyond the first chunk or two.
  */
 export async function guardImageBody(source: Readable, limits: ImageLimits): Promise<GuardedImage> {
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  let bytes = 0
-  const startedAt = performance.now()
-  const minRate = limits.minBytesPerSecond ?? 0
-  let failure: DownloadError | undefined
-  const release = async () => {
-    await chunks.return?.()
-  }
-  const countOrFail = (chunk: Buffer) => {
-    bytes += chunk.length
-    if (bytes > limits.maxBytes) {
-      throw new DownloadError('too_large', `image is larger than ${limits.maxBytes} bytes`)
-    }
-    const elapsedMs = performance.now() - startedAt
-    if (minRate > 0 && elapsedMs > RATE_GRACE_MS && bytes < (minRate * elapsedMs) / 1000) {
-      const rate = Math.round((bytes * 1000) / elapsedMs)
-      throw new DownloadError('timeout', `body arrives at ${rate} bytes/s, slower than ${minRate}`, { retryable: true })
-    }
-  }
-
-  let head: Buffer = Buffer.alloc(0)
-  let ended = false
-  try {
-    while (head.length < SNIFF_BYTES) {
-      const next = await chunks.next()
-      if (next.done === true) {
-        ended = true
-        break
-      }
-      countOrFail(next.value)
-      // The first chunk is almost always enough to sniff: kept as it is, not copied.
-      head = head.length === 0 ? next.value : Buffer.concat([head, next.value])
-    }
-  } catch (error) {
-    await release()
-    throw originFailure(error)
-  }
-
+  const counted = new CountedBody(source[Symbol.asyncIterator]() as AsyncIterator<Buffer>, limits)
+  const head = await counted.readHead()
   const contentType = sniffImageType(head)
   if (contentType === undefined) {
-    await release()
+    await counted.release()
     throw new DownloadError('not_image', 'body is not a JPEG, PNG, GIF, WebP or AVIF image')
   }
+  return counted.guarded(head, contentType)
+}
 
-  /** Runs a step of reading the origin; what it throws is the origin's fault, and the body's failure. */
-  const fromOrigin = async <T>(step: () => Promise<T> | T): Promise<T> => {
+/** An origin body read chunk by chunk, its bytes counted against the limits as they arrive. */
+class CountedBody {
+  private readonly chunks: AsyncIterator<Buffer>
+  private readonly limits: ImageLimits
+  private readonly minRate: number
+  private readonly startedAt = performance.now()
+  private bytes = 0
+  private ended = false
+  private failure: DownloadError | undefined
+
+  constructor(chunks: AsyncIterator<Buffer>, limits: ImageLimits) {
+    this.chunks = chunks
+    this.limits = limits
+    this.minRate = limits.minBytesPerSecond ?? 0
+  }
+
+  /** Frees the origin's connection; safe to call more than once. */
+  async release(): Promise<void> {
+    await this.chunks.return?.()
+  }
+
+  /** The first bytes, enough to sniff; what reading them throws is the origin's failure. */
+  async readHead(): Promise<Buffer> {
+    let head: Buffer = Buffer.alloc(0)
     try {
-      return await step()
+      while (head.length < SNIFF_BYTES) {
+        const next = await this.chunks.next()
+        if (next.done === true) {
+          this.ended = true
+          break
+        }
+        this.count(next.value)
+        // The first chunk is almost always enough to sniff: kept as it is, not copied.
+        head = head.length === 0 ? next.value : Buffer.concat([head, next.value])
+      }
     } catch (error) {
-      failure = originFailure(error)
-      throw failure
+      await this.release()
+      throw originFailure(error)
     }
+    return head
+  }
+
+  /** The image as its reader sees it: the whole body from `head` on, and what it has read and failed with. */
+  guarded(head: Buffer, contentType: string): GuardedImage {
+    const body = Readable.from(this.wholeBody(head), { objectMode: false })
+    // A consumer that gives up before reading still frees the origin's connection.
+    body.once('close', () => void this.release())
+    return { contentType, body, bytesRead: () => this.bytes, failure: () => this.failure }
   }
 
   // Only what reading the origin throws counts against it. An error thrown in at a `yield` comes
   // from the reader (an upload that failed and destroyed the body) and passes through unblamed.
-  async function* wholeBody(): AsyncGenerator<Buffer> {
+  private async *wholeBody(head: Buffer): AsyncGenerator<Buffer> {
     try {
       yield head
-      while (!ended) {
-        const next = await fromOrigin(async () => {
-          const read = await chunks.next()
-          if (read.done !== true) countOrFail(read.value)
-          return read
-        })
+      while (!this.ended) {
+        const next = await this.nextFromOrigin()
         if (next.done === true) break
         yield next.value
       }
-      await fromOrigin(() => {
-        if (limits.expectedBytes !== undefined && bytes !== limits.expectedBytes) {
-          throw new DownloadError('truncated', `body has ${bytes} bytes, Content-Length promised ${limits.expectedBytes}`, {
-            retryable: true,
-          })
-        }
-      })
+      const expected = this.limits.expectedBytes
+      if (expected !== undefined && this.bytes !== expected) {
+        throw this.blame(new DownloadError('truncated', `body has ${this.bytes} bytes, Content-Length promised ${expected}`, { retryable: true }))
+      }
     } finally {
-      await release()
+      await this.release()
     }
   }
 
-  const body = Readable.from(wholeBody(), { objectMode: false })
-  // A consumer that gives up before reading still frees the origin's connection.
-  body.once('close', () => void release())
-  return {
-    contentType,
-    body,
-    bytesRead: () => bytes,
-    failure: () => failure,
+  private async nextFromOrigin(): Promise<IteratorResult<Buffer>> {
+    try {
+      const read = await this.chunks.next()
+      if (read.done !== true) this.count(read.value)
+      return read
+    } catch (error) {
+      throw this.blame(error)
+    }
+  }
+
+  /** What reading the origin threw, as the origin's failure and the body's. */
+  private blame(error: unknown): DownloadError {
+    this.failure = originFailure(error)
+    return this.failure
+  }
+
+  private count(chunk: Buffer): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.limits.maxBytes) {
+      throw new DownloadError('too_large', `image is larger than ${this.limits.maxBytes} bytes`)
+    }
+    const elapsedMs = performance.now() - this.startedAt
+    if (this.minRate > 0 && elapsedMs > RATE_GRACE_MS && this.bytes < (this.minRate * elapsedMs) / 1000) {
+      const rate = Math.round((this.bytes * 1000) / elapsedMs)
+      throw new DownloadError('timeout', `body arrives at ${rate} bytes/s, slower than ${this.minRate}`, { retryable: true })
+    }
   }
 }

@@ -38,21 +38,6 @@ export interface OriginResponse {
 /** Why a connection to an origin failed, in words the engine can act on. */
 export type TransportFailure = 'timeout' | 'reset' | 'truncated' | 'network' | 'blocked' | 'bad_response'
 
-/**
- * A failure of the connection rather than of the origin's answer; worth another attempt, except
- * `blocked` (a connection or redirect the origin policy refused) and `bad_response` (an answer
- * that is not HTTP the client can read, which the same origin will send again).
- */
-export class TransportError extends Error {
-  override readonly name = 'TransportError'
-  readonly reason: TransportFailure
-
-  constructor(reason: TransportFailure, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.reason = reason
-  }
-}
-
 /** Where images come from: one GET per request. Rejects with a TransportError on network failure. */
 export interface ImageSource {
   get(request: ImageRequest): Promise<OriginResponse>

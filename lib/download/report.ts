@@ -1,4 +1,5 @@
-import type { FailureReason } from './failures.ts'
+import type { DownloadError, FailureReason } from './errors.ts'
+import { clip } from './failures.ts'
 import type { DownloadPlan } from './request.ts'
 
 export type DownloadStatus = 'ok' | 'not_found' | 'error'
@@ -52,6 +53,21 @@ export interface DownloadObserver {
 // Enough to see what went wrong in a large batch; the counter and failuresTotal cover the rest, and
 // every failure has its own log line. 100 failures of bounded messages stay far below Lambda's 6 MB.
 export const MAX_FAILURES_LISTED = 100
+
+// A failure message quotes what an origin sent (a redirect target, a host name); this long at most.
+const MAX_MESSAGE_CHARACTERS = 300
+
+/** A code's failure as it is reported: its status, the reason, the attempts it took, and a message of bounded length. */
+export function codeFailure(code: string, failure: DownloadError, attempts: number, message = failure.message): DownloadFailure {
+  return {
+    code,
+    status: failure.reason === 'not_found' ? 'not_found' : 'error',
+    reason: failure.reason,
+    attempts,
+    ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
+    message: clip(message, MAX_MESSAGE_CHARACTERS),
+  }
+}
 
 /** Counts the outcomes of a plan's codes, in its order, into its report. */
 export function reportOf(plan: DownloadPlan, outcomes: readonly Outcome[], elapsedMs: number): DownloadReport {

@@ -33,3 +33,28 @@ export function parseRetryAfter(value: string | undefined, nowMs: number = Date.
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMs)
 }
+
+/** What decides whether a failed attempt is retried. */
+export interface AttemptFailure {
+  readonly retryable: boolean
+  /** The origin's `Retry-After`, in ms, when it sent one. */
+  readonly retryAfterMs: number | undefined
+  readonly message: string
+}
+
+/** Another attempt after a wait, or none, with the message the code fails with. */
+export type RetryDecision = { readonly delayMs: number } | { readonly finalMessage: string }
+
+/**
+ * Whether attempt number `attempt`, failed, is followed by another, and after how long: not when
+ * the failure is final, the attempts are used up, or the origin's Retry-After asks for a longer
+ * wait than allowed; otherwise after its Retry-After, or the backoff.
+ */
+export function retryDecision(failure: AttemptFailure, attempt: number, policy: RetryPolicy, random: () => number = Math.random): RetryDecision {
+  if (!failure.retryable || attempt >= policy.maxAttempts) return { finalMessage: failure.message }
+  if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {
+    const waitS = Math.ceil(failure.retryAfterMs / 1000)
+    return { finalMessage: `${failure.message}, Retry-After ${waitS} s is beyond the wait allowed` }
+  }
+  return { delayMs: failure.retryAfterMs ?? backoffDelayMs(attempt, policy, random) }
+}

@@ -3,7 +3,8 @@ import { isIP, type LookupFunction } from 'node:net'
 import { Readable } from 'node:stream'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
 import { clip } from '../../download/failures.ts'
-import { TransportError, type ImageSource, type TransportFailure } from '../../download/ports.ts'
+import { TransportError } from '../../download/errors.ts'
+import type { ImageSource, TransportFailure } from '../../download/ports.ts'
 import { addressProblem, bareHost, refusedAddress, urlProblem, type OriginPolicy } from '../../security/originPolicy.ts'
 
 /** How long an origin may take, per attempt, before the attempt fails as `timeout`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { transportErrorOf } from '../../../lib/adapters/origin/httpImageSource.ts'
-import { TransportError } from '../../../lib/download/ports.ts'
+import { TransportError } from '../../../lib/download/errors.ts'
 
 /** An error as undici raises it: a message and a code. */
 function undiciError(code: string, message = code): Error {

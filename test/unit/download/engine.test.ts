@@ -1,32 +1,16 @@
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { runDownloads, type EngineSettings } from '../../../lib/download/engine.ts'
+import { runDownloads } from '../../../lib/download/engine.ts'
 import { imageUrl, objectKey } from '../../../lib/download/keys.ts'
-import {
-  TransportError,
-  type ImageRequest,
-  type ImageSource,
-  type ObjectSink,
-  type OriginHeaders,
-  type OriginResponse,
-  type OriginValidators,
-} from '../../../lib/download/ports.ts'
+import { TransportError } from '../../../lib/download/errors.ts'
+import type { ImageRequest, ImageSource, ObjectSink, OriginHeaders, OriginResponse, OriginValidators } from '../../../lib/download/ports.ts'
 import type { DownloadPlan } from '../../../lib/download/request.ts'
+import { testSettings } from './testSettings.ts'
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 
-const settings: EngineSettings = {
-  maxImageBytes: 1024,
-  retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 4, maxRetryAfterMs: 50 },
-  deadlineReserveMs: 100,
-  attemptTimeoutMs: 60_000,
-  minBodyBytesPerSecond: 0,
-  memoryBudgetBytes: 64 * 1024 * 1024,
-  maxBufferedBytes: 5 * 1024 * 1024,
-  maxStreamedBytes: 15 * 1024 * 1024,
-  storeConcurrency: 8,
-}
+const settings = testSettings
 
 function plan(codes: string[], extra: Partial<DownloadPlan> = {}): DownloadPlan {
   return { codes, baseUrl: 'https://origin.test/a1', concurrency: 3, prefix: 'flags/', force: false, duplicates: 0, ...extra }

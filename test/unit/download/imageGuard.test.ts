@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { DownloadError } from '../../../lib/download/failures.ts'
+import { DownloadError } from '../../../lib/download/errors.ts'
 import { guardImageBody, sniffImageType } from '../../../lib/download/imageGuard.ts'
 
 const bytes = (...parts: (string | number[])[]) =>

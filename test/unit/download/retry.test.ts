@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelayMs, parseRetryAfter, type RetryPolicy } from '../../../lib/download/retry.ts'
+import { backoffDelayMs, parseRetryAfter, retryDecision, type RetryPolicy } from '../../../lib/download/retry.ts'
 
 const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 }
 
@@ -38,5 +38,28 @@ describe('Function: parseRetryAfter', () => {
 
   it.each([undefined, '', 'soon', '-1', '1.5', '1e3'])('ignores %j', (value) => {
     expect(parseRetryAfter(value, now)).toBeUndefined()
+  })
+})
+
+describe('Function: retryDecision', () => {
+  const failure = { retryable: true, retryAfterMs: undefined, message: 'origin answered HTTP 503' }
+
+  it('waits the backoff before a retryable failure is tried again', () => {
+    expect(retryDecision(failure, 1, policy, () => 0.5)).toEqual({ delayMs: 50 })
+  })
+
+  it("waits what the origin's Retry-After asks, within the wait allowed", () => {
+    expect(retryDecision({ ...failure, retryAfterMs: 5000 }, 1, policy)).toEqual({ delayMs: 5000 })
+  })
+
+  it('gives up on a final failure, or once the attempts are used up, with the failure’s message', () => {
+    expect(retryDecision({ ...failure, retryable: false }, 1, policy)).toEqual({ finalMessage: 'origin answered HTTP 503' })
+    expect(retryDecision(failure, policy.maxAttempts, policy)).toEqual({ finalMessage: 'origin answered HTTP 503' })
+  })
+
+  it('gives up when Retry-After asks for a longer wait than allowed, and says so', () => {
+    expect(retryDecision({ ...failure, retryAfterMs: 120_000 }, 1, policy)).toEqual({
+      finalMessage: 'origin answered HTTP 503, Retry-After 120 s is beyond the wait allowed',
+    })
   })
 })
