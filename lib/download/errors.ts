@@ -10,8 +10,6 @@ export type FailureReason =
   | 'not_image'
   | 's3'
   | 'deadline'
-  /** A job's chunk that kept failing and went to the dead-letter queue: its codes were never counted otherwise. */
-  | 'dead_letter'
 
 /** Why one attempt at one code failed, and whether another attempt could succeed. */
 export class DownloadError extends ImgpullError {

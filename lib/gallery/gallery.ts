@@ -1,10 +1,9 @@
 import pLimit from 'p-limit'
 import { ValidationError } from '../errors.ts'
 import { keyPrefixProblem } from '../download/keys.ts'
-import type { JobStatus } from '../jobs/job.ts'
+import type { JobFailure, JobStatus } from '../jobs/job.ts'
 import type { JobStore } from '../jobs/ports.ts'
 import { jobStatusOf } from '../jobs/status.ts'
-import type { DownloadFailure } from '../download/report.ts'
 import type { ImageShelf } from './ports.ts'
 
 /** The gallery's reads, bound to the bucket and the jobs table: what the pages show. */
@@ -75,7 +74,7 @@ function codeOf(key: string, prefix: string): string {
 /** A job as its page shows it: its status, its failures so far, and where its report is. */
 export interface JobPageView {
   readonly job: JobStatus
-  readonly failures: readonly DownloadFailure[]
+  readonly failures: readonly JobFailure[]
   /** Failures not shown, past the first MAX_FAILURES_SHOWN. */
   readonly moreFailures: number
   readonly reportUrl?: string
@@ -86,7 +85,7 @@ export const MAX_FAILURES_SHOWN = 100
 /** A job's page: 400 for what cannot be a job id, 404 for no job. */
 export async function jobPageView(jobId: string, store: Pick<JobStore, 'get' | 'failuresOf'>, shelf: ImageShelf): Promise<JobPageView> {
   const job = await jobStatusOf({ jobId }, store)
-  const failures: DownloadFailure[] = []
+  const failures: JobFailure[] = []
   // Only as many chunk items as the first failures take: a large job's are never all read for a page.
   for await (const page of store.failuresOf(job.jobId)) {
     failures.push(...page.slice(0, MAX_FAILURES_SHOWN - failures.length))

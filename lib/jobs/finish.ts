@@ -1,4 +1,4 @@
-import type { DownloadFailure } from '../download/report.ts'
+import type { JobFailure } from './job.ts'
 import type { ChunkMessage } from './chunks.ts'
 import type { ChunkOutcome, JobStatus } from './job.ts'
 import type { JobObjects, JobStore } from './ports.ts'
@@ -49,7 +49,7 @@ export function deadLetterOutcome(message: ChunkMessage, why: string): ChunkOutc
 }
 
 /** One failure as a CSV row (RFC 4180: fields with commas, quotes or line breaks quoted). */
-function csvLine(failure: DownloadFailure): string {
+function csvLine(failure: JobFailure): string {
   return [failure.code, failure.status, failure.reason, String(failure.attempts), failure.httpStatus === undefined ? '' : String(failure.httpStatus), failure.message]
     .map(csvField)
     .join(',')

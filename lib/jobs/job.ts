@@ -1,4 +1,14 @@
+import type { FailureReason } from '../download/errors.ts'
 import type { DownloadFailure, DownloadStatus } from '../download/report.ts'
+
+/**
+ * A jobs reason, beside the download reasons: a chunk whose codes were counted `error` without
+ * being run (it went to the dead-letter queue, or could not be queued or run at all).
+ */
+export type ChunkFailureReason = 'dead_letter'
+
+/** A code of a job that did not end `ok`: a download's failure, or one of a chunk never run. */
+export type JobFailure = Omit<DownloadFailure, 'reason'> & { readonly reason: FailureReason | ChunkFailureReason }
 
 export type JobState = 'queued' | 'running' | 'done'
 
@@ -40,7 +50,7 @@ export interface ChunkOutcome {
   readonly unchanged: number
   readonly bytes: number
   /** Every code of the chunk that did not end `ok`. */
-  readonly failures: readonly DownloadFailure[]
+  readonly failures: readonly JobFailure[]
 }
 
 /** A job's id: a UUID, as the planner makes them. */

@@ -1,6 +1,5 @@
-import type { DownloadFailure } from '../download/report.ts'
 import type { ChunkMessage } from './chunks.ts'
-import type { ChunkOutcome, JobStatus, NewJob } from './job.ts'
+import type { ChunkOutcome, JobFailure, JobStatus, NewJob } from './job.ts'
 
 /** Where jobs and their chunks' outcomes are kept. */
 export interface JobStore {
@@ -21,7 +20,7 @@ export interface JobStore {
    */
   recordChunk(jobId: string, outcome: ChunkOutcome, at: string): Promise<JobStatus>
   /** Every failure recorded for the job's chunks, a page at a time, in chunk order. */
-  failuresOf(jobId: string): AsyncIterable<readonly DownloadFailure[]>
+  failuresOf(jobId: string): AsyncIterable<readonly JobFailure[]>
   /** Marks a job done with its report, once, and sets it to expire some days from now; returns the job as it stands after. */
   finish(jobId: string, reportKey: string, at: string): Promise<JobStatus>
 }

@@ -1,12 +1,12 @@
 import { downloadBatch, type BatchDeps } from '../download/batch.ts'
 import type { RunControls } from '../download/engine.ts'
 import { ValidationError } from '../errors.ts'
-import type { DownloadFailure, DownloadObserver, DownloadReport } from '../download/report.ts'
+import type { DownloadObserver, DownloadReport } from '../download/report.ts'
 import { messageOf } from '../download/failures.ts'
 import { parseChunkMessage, type ChunkMessage } from './chunks.ts'
 import { ChunkIncomplete, JobNotFound } from './errors.ts'
 import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
-import type { JobStatus } from './job.ts'
+import type { JobFailure, JobStatus } from './job.ts'
 
 export interface WorkerDeps extends Finishing {
   /** The download engine and the rules every chunk is held to, as any download request is. */
@@ -37,7 +37,7 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
   if (await deps.store.chunkRecorded(message.jobId, message.chunk)) {
     return { kind: 'counted', job: await countChunk(message.jobId, deadLetterOutcome(message, 'recorded before'), deps), chunk: message.chunk }
   }
-  const failures: DownloadFailure[] = []
+  const failures: JobFailure[] = []
   const observer: DownloadObserver = {
     codeFinished(event) {
       if (event.status !== 'ok') {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { DownloadFailure } from '../../lib/download/report.ts'
+
 import { JobNotFound } from '../../lib/jobs/errors.ts'
-import type { ChunkOutcome } from '../../lib/jobs/job.ts'
+import type { ChunkOutcome, JobFailure } from '../../lib/jobs/job.ts'
 import type { JobStore } from '../../lib/jobs/ports.ts'
 
 const AT = '2026-11-26T10:00:00.000Z'
@@ -17,8 +17,8 @@ export function outcome(chunk: number, ok: number, error = 0): ChunkOutcome {
   }
 }
 
-async function allFailures(store: JobStore, jobId: string): Promise<DownloadFailure[][]> {
-  const pages: DownloadFailure[][] = []
+async function allFailures(store: JobStore, jobId: string): Promise<JobFailure[][]> {
+  const pages: JobFailure[][] = []
   for await (const page of store.failuresOf(jobId)) pages.push([...page])
   return pages
 }

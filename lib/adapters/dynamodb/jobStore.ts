@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { clip } from '../../download/failures.ts'
-import type { DownloadFailure } from '../../download/report.ts'
+import type { JobFailure } from '../../jobs/job.ts'
 import type { ChunkOutcome, JobState, JobStatus } from '../../jobs/job.ts'
 import { JobNotFound } from '../../jobs/errors.ts'
 import type { JobStore } from '../../jobs/ports.ts'
@@ -194,7 +194,7 @@ export function dynamoJobReader(client: DynamoDBDocumentClient, tableName: strin
             ExclusiveStartKey: startKey,
           }),
         )
-        for (const item of page.Items ?? []) yield (item['failures'] ?? []) as DownloadFailure[]
+        for (const item of page.Items ?? []) yield (item['failures'] ?? []) as JobFailure[]
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined)
     },
