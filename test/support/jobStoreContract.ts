@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-
 import { JobNotFound } from '../../lib/jobs/errors.ts'
 import type { ChunkOutcome, JobFailure } from '../../lib/jobs/job.ts'
 import type { JobStore } from '../../lib/jobs/ports.ts'
