@@ -4,7 +4,7 @@ import type { DownloadPorts } from '../download/engine.ts'
 /**
  * The download's ports with each origin request (to its headers), each S3 look-up, listing and
  * upload a subsegment of the invocation's X-Ray trace. Subsegments hang off the invocation's
- * segment directly, since a batch runs many at once; with tracing off the ports are as they were.
+ * segment directly, since a run makes many at once; with tracing off the ports are as they were.
  */
 export function tracedPorts(ports: DownloadPorts, tracer: Tracer): DownloadPorts {
   if (!tracer.isTracingEnabled()) return ports

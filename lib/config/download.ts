@@ -47,7 +47,7 @@ export const DEFAULT_DEADLINE_RESERVE_MS = 2000
 // A 10 MiB image still fits at 1 MiB/s; an origin dripping bytes fails long before.
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 10_000
 export const DEFAULT_MIN_BODY_BYTES_PER_SECOND = 8 * 1024
-// A full batch of the longest codes fits: 1000 × (128 characters + quotes and comma).
+// A full request of the longest codes fits: 1000 × (128 characters + quotes and comma).
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 // Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE; elsewhere the function's configured 512 MB is assumed.
 export const DEFAULT_FUNCTION_MEMORY_MB = 512
@@ -105,7 +105,7 @@ export function loadRequestRules(env: Env, maxCodes: number): RequestRules {
     codes: DEFAULT_CODES,
     baseUrl,
     concurrency: integerInRange(env, 'CONCURRENCY', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
-    prefix: keyPrefix(env, 'KEY_PREFIX', DEFAULT_PREFIX),
+    keyPrefix: keyPrefix(env, 'KEY_PREFIX', DEFAULT_PREFIX),
     maxCodes,
     originPolicy,
   })

@@ -99,7 +99,7 @@ function startRun(plan: DownloadPlan, settings: EngineSettings, ports: DownloadP
     deadline,
     originSlots: pLimit(plan.concurrency),
     // Look-ups need not outrun the origin: a burst of them at the start only takes CPU from the
-    // first GETs (at C=3 it cost 4 % of the batch).
+    // first GETs (at C=3 it cost 4 % of the run).
     lookupSlots: pLimit(Math.min(settings.storeConcurrency, plan.concurrency)),
     uploadSlots: pLimit(settings.storeConcurrency),
     keysWithoutObject: plan.force ? Promise.resolve(new Set()) : listedKeysWithoutObject(plan, ports.sink, deadline.signal),

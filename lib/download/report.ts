@@ -19,7 +19,7 @@ export interface DownloadFailure {
 /** How one code ended: stored (or unchanged at the origin), or a failure. */
 export type Outcome = { readonly status: 'ok'; readonly unchanged: boolean; readonly bytes: number } | DownloadFailure
 
-/** The outcome of one batch: every requested code is counted exactly once. */
+/** The outcome of one run: every requested code is counted exactly once. */
 export interface DownloadReport {
   readonly counter: Record<DownloadStatus, number>
   /** Codes counted `ok` because the origin answered 304: the stored object was left as it was. */
@@ -46,11 +46,11 @@ export type CodeFinished =
 /** Whoever watches a run (logs, metrics). Called synchronously; must not throw. */
 export interface DownloadObserver {
   codeFinished(event: CodeFinished): void
-  /** After every code: how many of the batch are done. */
+  /** After every code: how many of the run are done. */
   progress(done: number, total: number): void
 }
 
-// Enough to see what went wrong in a large batch; the counter and failuresTotal cover the rest, and
+// Enough to see what went wrong in a large run; the counter and failuresTotal cover the rest, and
 // every failure has its own log line. 100 failures of bounded messages stay far below Lambda's 6 MB.
 export const MAX_FAILURES_LISTED = 100
 

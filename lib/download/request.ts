@@ -9,7 +9,7 @@ export const MAX_CONCURRENCY = 128
 const MAX_CODE_LENGTH = 128
 const MAX_URL_LENGTH = 2048
 
-/** A validated batch: what to fetch, from where, how many at once, and under which key prefix. */
+/** A validated download request: what to fetch, from where, how many at once, and under which key prefix. */
 export interface DownloadPlan {
   /** Distinct codes: no two name the same object. */
   readonly codes: readonly string[]
@@ -27,14 +27,14 @@ export interface RequestRules {
   readonly codes: readonly string[]
   readonly baseUrl: string
   readonly concurrency: number
-  /** Default key prefix, and the root every requested prefix must lie inside. */
-  readonly prefix: string
+  /** The key prefix: a request's default, and the root every requested prefix must lie inside. */
+  readonly keyPrefix: string
   /** The most codes one request may ask for. */
   readonly maxCodes: number
   readonly originPolicy: OriginPolicy
 }
 
-/** The original flags downloader's batch, kept as the default. */
+/** The original flags downloader's codes, kept as the default. */
 export const DEFAULT_CODES: readonly string[] = Object.freeze([
   'pms_1508850965.67096774',
   'pms_1509723338.05097112',
@@ -98,8 +98,8 @@ export function parseDownloadRequest(input: unknown, rules: RequestRules): Downl
   const problem = baseUrlProblem(baseUrl, rules.originPolicy)
   if (problem !== undefined) throw new ValidationError(`baseUrl: ${problem}`)
 
-  const prefix = request.prefix ?? rules.prefix
-  const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, rules.prefix)
+  const prefix = request.prefix ?? rules.keyPrefix
+  const prefixProblem = keyPrefixProblem(prefix) ?? outsideRootProblem(prefix, rules.keyPrefix)
   if (prefixProblem !== undefined) throw new ValidationError(`prefix: ${prefixProblem}`)
 
   const { codes, duplicates } = distinctCodes(request.codes ?? rules.codes)
@@ -135,7 +135,7 @@ function describeIssue(issue: $ZodIssue | undefined, input: unknown): string {
   const field = issue.path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
     .join('')
-  // A bad code is named in the message, so a caller can find it in a long batch.
+  // A bad code is named in the message, so a caller can find it in a long request.
   const [field0, index] = issue.path
   const code = field0 === 'codes' && typeof index === 'number' ? (input as { codes: unknown[] }).codes[index] : undefined
   const named = typeof code === 'string' ? ` ${JSON.stringify(code.slice(0, MAX_ECHOED_CHARACTERS))}` : ''

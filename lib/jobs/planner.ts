@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { ValidationError } from '../errors.ts'
-import { validateBatch } from '../download/batch.ts'
+import { validateDownloadRequest } from '../download/downloadRequest.ts'
 import { keyPrefixProblem } from '../download/keys.ts'
 import type { RequestRules } from '../download/request.ts'
 import type { ResolveHost } from '../security/originPolicy.ts'
@@ -54,7 +54,7 @@ export async function startJob(
 ): Promise<JobAccepted> {
   const { rules } = deps
   const request = await withManifestCodes(input, deps)
-  const plan = await validateBatch(request, rules.request, deps.resolveHost)
+  const plan = await validateDownloadRequest(request, rules.request, deps.resolveHost)
   // One request, one job: a request retried with its id (a schedule's event, which Lambda delivers
   // again when an asynchronous invocation fails) finds its job and queues its chunks again, which
   // counts nothing twice, rather than starting a second job beside a half-queued first.

@@ -1,4 +1,4 @@
-import { downloadBatch, type BatchDeps } from '../download/batch.ts'
+import { runDownloadRequest, type DownloadDeps } from '../download/downloadRequest.ts'
 import type { RunControls } from '../download/engine.ts'
 import { ValidationError } from '../errors.ts'
 import type { DownloadObserver, DownloadReport } from '../download/report.ts'
@@ -10,7 +10,7 @@ import type { JobFailure, JobStatus } from './job.ts'
 
 export interface WorkerDeps extends Finishing {
   /** The download engine and the rules every chunk is held to, as any download request is. */
-  readonly download: BatchDeps
+  readonly download: DownloadDeps
 }
 
 /** What became of a message: its chunk counted into its job, or dropped as belonging to no job. */
@@ -54,7 +54,7 @@ export async function runChunk(body: string, deps: WorkerDeps, controls: RunCont
   const { codes, baseUrl, concurrency, prefix, force } = message
   let report: DownloadReport
   try {
-    report = await downloadBatch({ codes, baseUrl, concurrency, prefix, force }, deps.download, { ...controls, observer })
+    report = await runDownloadRequest({ codes, baseUrl, concurrency, prefix, force }, deps.download, { ...controls, observer })
   } catch (error) {
     // A chunk the rules refuse (its origin no longer allowed, or resolving to a private address)
     // is refused the same way on every delivery: counted at once, not left to the dead-letter queue.

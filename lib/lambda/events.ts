@@ -9,7 +9,7 @@ export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 
   return version === '2.0' && typeof requestContext?.http?.method === 'string'
 }
 
-/** Whether a Lambda event is an EventBridge schedule's event; its `detail` holds any batch it carries. */
+/** Whether a Lambda event is an EventBridge schedule's event; its `detail` holds any request it carries. */
 export function isScheduledEvent(event: unknown): event is { readonly id?: unknown; readonly detail?: unknown } {
   if (typeof event !== 'object' || event === null) return false
   const record = event as Record<string, unknown>

@@ -26,7 +26,7 @@ interface Triggered {
 /** The request an event carries: an HTTP body, a schedule's detail, or a direct invoke's event itself. */
 function inputOf(event: unknown, options: TriggerOptions): unknown {
   if (isHttpApiEvent(event)) return options.httpInput === undefined ? parseJsonBody(event, options.maxBodyBytes) : options.httpInput(event)
-  // Empty for a rule's own event; the batch when the rule's input transformer puts one there.
+  // Empty for a rule's own event; the request when the rule's input transformer puts one there.
   if (isScheduledEvent(event)) return event.detail ?? {}
   return event
 }

@@ -6,7 +6,7 @@ import { createOriginAgent, httpImageSource, type LookupAll } from '../adapters/
 import { createS3Client } from '../adapters/s3/client.ts'
 import { s3ObjectSink } from '../adapters/s3/objectSink.ts'
 import type { DownloadRunConfig } from '../config/download.ts'
-import { downloadBatch, type BatchDeps } from '../download/batch.ts'
+import { runDownloadRequest, type DownloadDeps } from '../download/downloadRequest.ts'
 import type { RunControls } from '../download/engine.ts'
 import type { ObjectSink } from '../download/ports.ts'
 import type { DownloadResult } from '../download/report.ts'
@@ -27,8 +27,8 @@ export interface WiringOverrides {
   readonly tracer?: Tracer
 }
 
-/** The download core's dependencies bound to the real adapters: what a batch of any trigger runs with. */
-export function downloadDeps(config: DownloadRunConfig, overrides: WiringOverrides = {}): BatchDeps {
+/** The download core's dependencies bound to the real adapters: what a run of any trigger runs with. */
+export function downloadDeps(config: DownloadRunConfig, overrides: WiringOverrides = {}): DownloadDeps {
   const lookupAll = overrides.lookupAll ?? lookup
   const agent = createOriginAgent(config.originTimeouts, config.rules.originPolicy, lookupAll)
   const ports = {
@@ -55,5 +55,5 @@ export function hostResolver(lookupAll: LookupAll = lookup): ResolveHost {
 /** The download core bound to its real adapters: the one composition the handler, tests and benchmarks share. */
 export function composeDownload(config: DownloadRunConfig, overrides: WiringOverrides = {}): DownloadRequestHandler {
   const deps = downloadDeps(config, overrides)
-  return async (input, controls) => ({ ...(await downloadBatch(input, deps, controls)), bucket: config.bucket })
+  return async (input, controls) => ({ ...(await runDownloadRequest(input, deps, controls)), bucket: config.bucket })
 }

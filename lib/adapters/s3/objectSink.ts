@@ -18,9 +18,9 @@ export const S3_PART_BYTES = 5 * 1024 * 1024
 export const S3_STREAMED_BYTES = 3 * S3_PART_BYTES
 
 /**
- * Listings a batch may spend to learn which of its keys have no object: one page (up to 1000
- * keys) per this many keys of the batch. A listing replaces up to 1000 HEADs; when the bucket
- * holds many more keys between the batch's first and last than the batch has, the pages run out
+ * Listings a run may spend to learn which of its keys have no object: one page (up to 1000
+ * keys) per this many keys of the run. A listing replaces up to 1000 HEADs; when the bucket
+ * holds many more keys between the run's first and last than the run has, the pages run out
  * and the keys past the last one listed are looked up one by one.
  */
 export const KEYS_PER_LISTING = 500
@@ -28,7 +28,7 @@ export const KEYS_PER_LISTING = 500
 /** Below this many keys a listing saves nothing: a LIST is priced as 12.5 HEADs and delays the first GET. */
 export const MIN_KEYS_TO_LIST = 20
 
-/** Every GET of the batch waits for the listing; a slow one is given up for a look-up per key. */
+/** Every GET of the run waits for the listing; a slow one is given up for a look-up per key. */
 export const LISTING_TIMEOUT_MS = 3000
 
 // User metadata keys (x-amz-meta-*) the origin's validators are kept under.
@@ -91,7 +91,7 @@ export function s3ObjectSink(client: S3Client, bucket: string): ObjectSink {
 
 /**
  * The keys with no object, from listing the bucket from the first key to the last (in S3's order,
- * which for these ASCII keys is JavaScript's) within the listings the batch may spend. A listing
+ * which for these ASCII keys is JavaScript's) within the listings the run may spend. A listing
  * refused (no s3:ListBucket) or failed answers "none known", and every key is looked up.
  */
 async function keysWithoutObject(client: S3Client, bucket: string, keys: readonly string[], signal: AbortSignal): Promise<ReadonlySet<string>> {

@@ -15,7 +15,7 @@ describe('Function: loadJobsConfig', () => {
       localDynamoDbEndpoint: undefined,
       reportPrefix: 'reports/',
       ttlDays: 30,
-      rules: { manifestPrefix: 'manifests/', chunkSize: 100, workerConcurrency: 10, request: { maxCodes: 100_000, prefix: 'flags/', concurrency: 3 } },
+      rules: { manifestPrefix: 'manifests/', chunkSize: 100, workerConcurrency: 10, request: { maxCodes: 100_000, keyPrefix: 'flags/', concurrency: 3 } },
     })
     const download = loadDownloadConfig(REQUIRED)
     expect(download.rules.maxCodes).toBe(1000)

@@ -7,7 +7,7 @@ const rules: RequestRules = {
   codes: DEFAULT_CODES,
   baseUrl: 'https://images.example.com/a1',
   concurrency: 3,
-  prefix: 'flags/',
+  keyPrefix: 'flags/',
   maxCodes: DEFAULT_MAX_CODES,
   originPolicy: { allowedHosts: ['images.example.com', 'cdn.example.org', 'example.com'], localOrigins: false },
 }

@@ -143,7 +143,7 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
       codes: [],
       baseUrl: ORIGIN,
       concurrency: 4,
-      prefix: 'flags/',
+      keyPrefix: 'flags/',
       maxCodes: options.maxCodes ?? 1000,
       originPolicy: { allowedHosts: ['origin.test'], localOrigins: false },
     },

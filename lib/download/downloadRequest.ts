@@ -8,15 +8,15 @@ import { parseDownloadRequest, type DownloadPlan, type RequestRules } from './re
  * Validates a raw download request into a plan: its own rules first, then every address its
  * origin resolves to. Throws ValidationError naming what is wrong; sends nothing to the origin.
  */
-export async function validateBatch(input: unknown, rules: RequestRules, resolveHost: ResolveHost): Promise<DownloadPlan> {
+export async function validateDownloadRequest(input: unknown, rules: RequestRules, resolveHost: ResolveHost): Promise<DownloadPlan> {
   const plan = parseDownloadRequest(input, rules)
   const refused = await resolvedHostProblem(new URL(plan.baseUrl), rules.originPolicy, resolveHost)
   if (refused !== undefined) throw new ValidationError(`baseUrl: ${refused}`)
   return plan
 }
 
-/** Everything a batch needs besides its request: the rules it is held to, the limits, the systems. */
-export interface BatchDeps {
+/** Everything a download request needs besides itself: the rules it is held to, the limits, the systems. */
+export interface DownloadDeps {
   readonly rules: RequestRules
   readonly settings: EngineSettings
   readonly ports: DownloadPorts
@@ -25,7 +25,7 @@ export interface BatchDeps {
 }
 
 /** Validates a raw request and runs it: what every trigger of the download function does. */
-export async function downloadBatch(input: unknown, deps: BatchDeps, controls: RunControls = {}): Promise<DownloadReport> {
-  const plan = await validateBatch(input, deps.rules, deps.resolveHost)
+export async function runDownloadRequest(input: unknown, deps: DownloadDeps, controls: RunControls = {}): Promise<DownloadReport> {
+  const plan = await validateDownloadRequest(input, deps.rules, deps.resolveHost)
   return runDownloads(plan, deps.settings, deps.ports, controls)
 }
