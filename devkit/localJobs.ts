@@ -1,6 +1,7 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
 import dynalite from 'dynalite'
 import { startFauxqs } from 'fauxqs'
+import { JOBS_TABLE_KEYS } from '../scripts/stack/storage.ts'
 
 /** The local SQS and DynamoDB servers of `npm start`, and the queue and table stage local uses there. */
 export const LOCAL_JOBS = Object.freeze({
@@ -10,9 +11,6 @@ export const LOCAL_JOBS = Object.freeze({
   deadLetterQueue: 'imgpull-local-jobs-dead-letters',
   table: 'imgpull-local-jobs',
 })
-
-// What the index of recent jobs holds besides its keys, as the template's does.
-const RECENT_JOBS_ATTRIBUTES = ['jobId', 'prefix', 'total', 'chunks', 'chunksDone', 'ok', 'not_found', 'error', 'unchanged', 'bytes', 'updatedAt', 'startedAt', 'finishedAt', 'reportKey']
 
 // fauxqs's account id, which the queue URLs stage local is configured with carry.
 const LOCAL_ACCOUNT = '000000000000'
@@ -86,30 +84,8 @@ export async function startLocalTable(port: number): Promise<LocalTable> {
   const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS })
   await client.send(
-    new CreateTableCommand({
-      TableName: LOCAL_JOBS.table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'kind', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byCreation',
-          KeySchema: [
-            { AttributeName: 'kind', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: RECENT_JOBS_ATTRIBUTES },
-        },
-      ],
-    }),
+    // The deployed table's keys and index, as the stack defines them (its literals are read-only).
+    new CreateTableCommand({ TableName: LOCAL_JOBS.table, ...(JOBS_TABLE_KEYS as unknown as Omit<CreateTableCommandInput, 'TableName'>) }),
   )
   client.destroy()
   return { endpoint, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }

@@ -9,6 +9,39 @@ export interface QueueSettings {
   readonly maxReceiveCount: number
 }
 
+/**
+ * The jobs table's billing, keys and index, as CloudFormation and DynamoDB's CreateTable both
+ * take them: the local DynamoDB of `npm start` and the tests is made from the same definition.
+ */
+export const JOBS_TABLE_KEYS = {
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'kind', AttributeType: 'S' },
+    { AttributeName: 'createdAt', AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  // The recent jobs, newest first, for the gallery's list of jobs: job items only carry `kind`.
+  // Only what the list shows is projected, not the set of counted chunks each count rewrites.
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: 'byCreation',
+      KeySchema: [
+        { AttributeName: 'kind', KeyType: 'HASH' },
+        { AttributeName: 'createdAt', KeyType: 'RANGE' },
+      ],
+      Projection: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: ['jobId', 'prefix', 'total', 'chunks', 'chunksDone', 'ok', 'not_found', 'error', 'unchanged', 'bytes', 'updatedAt', 'startedAt', 'finishedAt', 'reportKey'],
+      },
+    },
+  ],
+} as const
+
 /** The private images bucket, and the jobs' table. */
 export function dataResources(): Resources {
   return {
@@ -47,32 +80,7 @@ export function dataResources(): Resources {
     JobsTable: {
       Type: 'AWS::DynamoDB::Table',
       Properties: {
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'kind', AttributeType: 'S' },
-          { AttributeName: 'createdAt', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        // The recent jobs, newest first, for the gallery's list of jobs: job items only carry `kind`.
-        // Only what the list shows is projected, not the set of counted chunks each count rewrites.
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'byCreation',
-            KeySchema: [
-              { AttributeName: 'kind', KeyType: 'HASH' },
-              { AttributeName: 'createdAt', KeyType: 'RANGE' },
-            ],
-            Projection: {
-              ProjectionType: 'INCLUDE',
-              NonKeyAttributes: ['jobId', 'prefix', 'total', 'chunks', 'chunksDone', 'ok', 'not_found', 'error', 'unchanged', 'bytes', 'updatedAt', 'startedAt', 'finishedAt', 'reportKey'],
-            },
-          },
-        ],
+        ...JOBS_TABLE_KEYS,
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         SSESpecification: { SSEEnabled: true },
       },
