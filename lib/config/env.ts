@@ -1,13 +1,13 @@
 import { keyPrefixProblem } from '../download/keys.ts'
+import { ImgpullError } from '../errors.ts'
 
 /** An environment: process.env in a function, a plain object in tests. */
 export type Env = Readonly<Record<string, string | undefined>>
 
 /** An environment variable that is missing or malformed; thrown at cold start, never per request. */
-export class ConfigError extends Error {
+export class ConfigError extends ImgpullError {
   constructor(variable: string, problem: string) {
     super(`${variable} ${problem}`)
-    this.name = 'ConfigError'
   }
 }
 

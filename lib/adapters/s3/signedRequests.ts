@@ -5,6 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
+import { ImgpullError } from '../../errors.ts'
 
 /**
  * The two requests every image makes, HEAD and a single-part PUT, signed and sent over one
@@ -40,7 +41,7 @@ export interface S3Answer {
 }
 
 /** An S3 request that failed, with what S3 answered. */
-export class S3RequestError extends Error {
+export class S3RequestError extends ImgpullError {
   override readonly name = 'S3RequestError'
   readonly answer: S3Answer
 
