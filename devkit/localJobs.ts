@@ -1,7 +1,7 @@
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
 import dynalite from 'dynalite'
 import { startFauxqs } from 'fauxqs'
-import { JOBS_TABLE_KEYS } from '../scripts/stack/storage.ts'
+import { JOBS_TABLE_KEYS } from '../stack/storage.ts'
 
 /** The local SQS and DynamoDB servers of `npm start`, and the queue and table stage local uses there. */
 export const LOCAL_JOBS = Object.freeze({

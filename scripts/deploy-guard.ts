@@ -2,7 +2,7 @@
 // before a stage is packaged or deployed: stage local never leaves this machine, an enabled
 // schedule always carries a job of the operator's, never placeholder data, and the gallery never
 // goes out without its authorizer. What follows from other values (queue visibility, alarm
-// thresholds) is derived by scripts/stack, not checked.
+// thresholds) is derived by stack/, not checked.
 
 /** The part of the Serverless Framework a plugin sees that this one reads. */
 interface ServerlessInstance {

@@ -84,6 +84,15 @@ describe('Layering of the dev tooling', () => {
     expect(crossings).toEqual([])
   })
 
+  it('derives the stack from serverless.yml alone, taking nothing from the app or the dev tooling', () => {
+    const stack = sourcesUnder('stack')
+    expect(stack.length).toBeGreaterThan(3)
+    const crossings = stack.flatMap((file) =>
+      file.imports.filter((target) => inFolder(target, ['lib/', 'handlers/', 'devkit/', 'test/', 'scripts/', 'bench/'])).map((target) => `${file.path} → ${target}`),
+    )
+    expect(crossings).toEqual([])
+  })
+
   it('has scripts and benchmarks that take nothing from the tests', () => {
     const crossings = [...sourcesUnder('scripts'), ...sourcesUnder('bench')].flatMap((file) =>
       file.imports.filter((target) => target.startsWith('test/')).map((target) => `${file.path} → ${target}`),

@@ -1,5 +1,5 @@
 // A Serverless Framework plugin (listed in serverless.yml): lets a function declare `access`, and
-// gives every function the role scripts/stack derives from it.
+// gives every function the role stack/ derives from it.
 import { roleOf } from './access.ts'
 
 interface ServerlessInstance {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { FunctionEntry } from '../../../scripts/stack/functions.ts'
-import { deriveStack, type StackSettings } from '../../../scripts/stack/resources.ts'
+import type { FunctionEntry } from '../../../stack/functions.ts'
+import { deriveStack, type StackSettings } from '../../../stack/resources.ts'
 
 const settings: StackSettings = {
   service: 'imgpull',
