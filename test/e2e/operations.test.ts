@@ -1,8 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runServerless } from '../support/serverless.ts'
+import { packagedTemplate } from '../support/serverless.ts'
+import { routesOf, webActions } from '../support/template.ts'
 
 // What a team running imgpull in production expects of every deployed stage, read off the
 // CloudFormation that `serverless package` writes for it, offline.
@@ -10,24 +8,21 @@ type Resource = { Type: string; Properties: Record<string, unknown>; Condition?:
 type Template = { Resources: Record<string, Resource>; Conditions?: Record<string, unknown> }
 
 const FUNCTIONS = ['Web', 'Download', 'Jobs', 'JobStatus', 'Worker', 'DeadLetters']
+const STAGES = ['dev', 'prod']
 const templates: Record<string, Template> = {}
 
 beforeAll(async () => {
-  for (const stage of ['dev', 'prod']) {
-    const packageDir = await mkdtemp(join(tmpdir(), `imgpull-${stage}-`))
-    try {
-      const { code, stdout, stderr } = await runServerless(['package', '--stage', stage, '--package', packageDir])
-      if (code !== 0) throw new Error(`package ${stage} failed:\n${stdout}\n${stderr}`)
-      templates[stage] = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template
-    } finally {
-      await rm(packageDir, { recursive: true, force: true })
-    }
-  }
+  // Both stages at once, each in a build folder of its own.
+  await Promise.all(
+    STAGES.map(async (stage) => {
+      templates[stage] = await packagedTemplate<Template>(stage, [], `.esbuild/${stage}-operations-test`)
+    }),
+  )
 }, 120_000)
 
 const ofType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, resource]) => resource.Type === type)
 
-describe.each(['dev', 'prod'])('the deployed stage %s', (stage) => {
+describe.each(STAGES)('the deployed stage %s', (stage) => {
   const template = () => templates[stage]!
 
   it('alarms on each function\'s errors, throttles and duration near its timeout, to the alarm topic', () => {
@@ -96,5 +91,15 @@ describe.each(['dev', 'prod'])('the deployed stage %s', (stage) => {
     const [[, dashboard] = []] = ofType(template(), 'AWS::CloudWatch::Dashboard')
     const body = JSON.stringify(dashboard?.Properties['DashboardBody'])
     for (const title of ['images stored per second', 'ok, not_found, error', 'bytes stored', 'download latency per image (ms)', 'job backlog']) expect(body).toContain(title)
+  })
+})
+
+describe('the gallery on a deployed stage', () => {
+  it('is not deployed without an authorizer, and the web role then reads nothing', () => {
+    // Stage prod packaged above with no gallery params, as an operator gets it by default.
+    const template = templates['prod']!
+    expect(Object.keys(routesOf(template)).filter((route) => route.includes('/gallery'))).toEqual([])
+    expect(webActions(template)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents'])
+    expect((template.Resources['WebLambdaFunction']?.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['GALLERY']).toBe('off')
   })
 })
