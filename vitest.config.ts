@@ -1,11 +1,17 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The end-to-end file starts serverless-offline and runs the Serverless CLI.
+    // The end-to-end files start serverless-offline and run the Serverless CLI.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Two files at a time even on two cores, where vitest's default is one: an end-to-end file
+    // spends most of its time waiting on the processes it starts (the CLI, serverless-offline,
+    // esbuild, local servers), so a second file fills the wait. Each file builds into a folder
+    // of its own (test/support/serverless.ts), so files side by side never share bundles.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // The local S3 server (s3rver) makes listing continuation tokens with DES, which Node 24's
     // OpenSSL offers only from its legacy provider; without it a listing past one page fails.
     execArgv: ['--openssl-legacy-provider'],
