@@ -1,13 +1,28 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+
+// Files that run one at a time, after the others. The jobs file's short queue timeouts (a worker
+// may run 6 s) leave it no CPU to share: beside another file its chunks run out of time and go to
+// the dead-letter queue. The npm start file edits a source under lib/, which every other file's
+// serverless-offline watches and rebuilds, losing the chunk a worker of theirs is running.
+const ALONE = ['test/e2e/jobs.test.ts', 'test/e2e/start.test.ts']
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The end-to-end file starts serverless-offline and runs the Serverless CLI.
+    // The end-to-end files start serverless-offline and run the Serverless CLI.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Two files at a time even on two cores, where vitest's default is one: an end-to-end file
+    // spends most of its time waiting on the processes it starts (the CLI, serverless-offline,
+    // esbuild, local servers), so a second file fills the wait. Each file builds into a folder
+    // of its own (test/support/serverless.ts), so files side by side never share bundles.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // The local S3 server (s3rver) makes listing continuation tokens with DES, which Node 24's
     // OpenSSL offers only from its legacy provider; without it a listing past one page fails.
     execArgv: ['--openssl-legacy-provider'],
+    projects: [
+      { extends: true, test: { name: 'side-by-side', include: ['test/**/*.test.ts'], exclude: ALONE, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 })

@@ -70,7 +70,19 @@ export function statementsOf(name: string, fn: FunctionEntry, functionName: stri
   const consumed = queuesRead(fn).map((queue) => allow(QUEUE_CONSUMER_ACTIONS, getAtt(queue, 'Arn')))
   const failures = failureQueue(fn)
   const failureSends = failures === undefined ? [] : [allow(['sqs:SendMessage'], getAtt(failures, 'Arn'))]
-  return [logs, ...granted, ...consumed, ...failureSends]
+  return [logs, ...sameActionsTogether(granted), ...consumed, ...failureSends]
+}
+
+/** One statement for the stores granted the very same actions, as a person would write the policy. */
+function sameActionsTogether(statements: readonly Statement[]): Statement[] {
+  const merged: Statement[] = []
+  for (const statement of statements) {
+    const twin = merged.findIndex((other) => other.Condition === undefined && statement.Condition === undefined && other.Action.join() === statement.Action.join())
+    const previous = merged[twin]
+    if (previous === undefined) merged.push(statement)
+    else merged[twin] = allow(previous.Action, [previous.Resource, statement.Resource].flat())
+  }
+  return merged
 }
 
 /** The logical id of a function's own role. */

@@ -2,11 +2,14 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { STACK_VARIANTS, stackShape, withPackagedStack } from '../support/packagedStack.ts'
+import { STACK_VARIANTS, stackShape, withPackagedStack, type Template } from '../support/packagedStack.ts'
+import { runServerless } from '../support/serverless.ts'
+import { routesOf, webActions } from '../support/template.ts'
 
-// The stack derived from serverless.yml's function list, packaged as each deployed stage ships it:
-// the same resources and grants as the hand-written template it replaced, and clean under AWS's
-// CloudFormation linter.
+// The deployed stages as `serverless package` writes them, offline, each packaged once: the stack
+// derived from serverless.yml's function list has the resources and grants of the hand-written
+// template it replaced, is clean under AWS's CloudFormation linter, and has what a team running
+// imgpull in production expects of every deployed stage.
 const run = promisify(execFile)
 const fixture = JSON.parse(await readFile(new URL('../fixtures/stack-shape.json', import.meta.url), 'utf8')) as Record<string, { resources: Record<string, Record<string, unknown>>; conditions: unknown; outputs: unknown }>
 
@@ -20,12 +23,15 @@ const cfnLintInstalled = await run('cfn-lint', ['--version']).then(
   () => false,
 )
 
-const packaged: Record<string, { shape: ReturnType<typeof stackShape>; findings: LintFinding[] }> = {}
+const packaged: Record<string, { template: Template; shape: ReturnType<typeof stackShape>; findings: LintFinding[] }> = {}
 
 beforeAll(async () => {
-  for (const [name, { stage, params }] of Object.entries(STACK_VARIANTS)) {
-    packaged[name] = await withPackagedStack(stage, params, async (template, path) => ({ shape: stackShape(template), findings: cfnLintInstalled ? await lint(path) : [] }))
-  }
+  // Every variant at once, each in a build folder of its own.
+  await Promise.all(
+    Object.keys(STACK_VARIANTS).map(async (variant) => {
+      packaged[variant] = await withPackagedStack(variant, async (template, path) => ({ template, shape: stackShape(template), findings: cfnLintInstalled ? await lint(path) : [] }))
+    }),
+  )
 }, 300_000)
 
 async function lint(path: string): Promise<LintFinding[]> {
@@ -80,4 +86,113 @@ describe.each(Object.keys(STACK_VARIANTS))('the packaged stack: %s', (variant) =
       expect(findings.filter((finding) => finding.Rule.Id !== 'W3005').map((finding) => `${finding.Rule.Id} ${finding.Message}`)).toEqual([])
     },
   )
+})
+
+describe('the stack of a stage whose worker timeout an operator changed', () => {
+  it('gives the jobs queue six times that timeout and the worker\'s duration alarm 80 % of it', async () => {
+    const { code, stdout, stderr } = await runServerless(['print', '--stage', 'dev', '--param=workerTimeout=100', '--format', 'json'])
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    const { Resources } = (JSON.parse(stdout) as { resources: { Resources: Record<string, { Properties: Record<string, unknown> }> } }).resources
+    expect(Resources['JobsQueue']?.Properties['VisibilityTimeout']).toBe(600)
+    expect(Resources['WorkerDurationAlarm']?.Properties['Threshold']).toBe(80_000)
+  })
+})
+
+const FUNCTIONS = ['Web', 'Download', 'Jobs', 'JobStatus', 'Worker', 'DeadLetters']
+const STAGES = ['dev', 'prod']
+
+const ofType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, resource]) => resource.Type === type)
+
+describe.each(STAGES)('the deployed stage %s', (stage) => {
+  const template = () => packaged[stage]!.template
+
+  it('alarms on each function\'s errors, throttles and duration near its timeout, to the alarm topic', () => {
+    const alarms = ofType(template(), 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties)
+    for (const fn of FUNCTIONS) {
+      for (const metric of ['Errors', 'Throttles', 'Duration']) {
+        const alarm = alarms.find(
+          (properties) => properties['MetricName'] === metric && JSON.stringify(properties['Dimensions']) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }]),
+        )
+        expect({ fn, metric, alarm: alarm === undefined ? 'missing' : alarm['AlarmActions'] }).toEqual({ fn, metric, alarm: [{ Ref: 'AlarmTopic' }] })
+      }
+    }
+    const timeoutMs = (fn: string) => Number(template().Resources[`${fn}LambdaFunction`]?.Properties['Timeout']) * 1000
+    const duration = (fn: string) => alarms.find((a) => a['MetricName'] === 'Duration' && JSON.stringify(a['Dimensions']).includes(`${fn}LambdaFunction`))
+    for (const fn of FUNCTIONS) expect(Number(duration(fn)?.['Threshold'])).toBe(0.8 * timeoutMs(fn))
+  })
+
+  it('alarms on the download error rate, the dead-letter queue, the oldest chunk, failed scheduled runs and API 5xx', () => {
+    const alarms = Object.fromEntries(ofType(template(), 'AWS::CloudWatch::Alarm'))
+    expect(JSON.stringify(alarms['DownloadErrorRateSqsAlarm']?.Properties['Metrics'])).toContain('failed / (failed + stored + missing)')
+    expect(alarms['DownloadErrorRateHttpAlarm']?.Properties['Threshold']).toBe(0.05)
+    expect(alarms['DeadLettersNotEmptyAlarm']?.Properties).toMatchObject({ MetricName: 'NumberOfMessagesReceived', Statistic: 'Sum', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'QueueName'] } }], Threshold: 1 })
+    expect(alarms['OldestChunkAlarm']?.Properties).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 })
+    expect(alarms['ScheduleFailuresAlarm']?.Properties).toMatchObject({ Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ScheduleFailuresQueue', 'QueueName'] } }] })
+    expect(alarms['Api5xxAlarm']?.Properties).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] })
+    for (const alarm of Object.values(alarms)) expect(alarm.Properties['AlarmActions']).toEqual([{ Ref: 'AlarmTopic' }])
+    // The subscriber is a param: none until an operator names one (the stack with one is compared above).
+    expect(template().Resources['AlarmEmailSubscription']).toBeUndefined()
+  })
+
+  it('keeps a failed scheduled run: two more tries, then a queue of its own', () => {
+    const [[, config] = []] = ofType(template(), 'AWS::Lambda::EventInvokeConfig')
+    expect(config?.Properties).toMatchObject({
+      FunctionName: { Ref: 'JobsLambdaFunction' },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['ScheduleFailuresQueue', 'Arn'] } } },
+    })
+  })
+
+  it('traces every function with X-Ray and gives each a reserved concurrency, and keeps no old versions', () => {
+    for (const fn of FUNCTIONS) {
+      const properties = template().Resources[`${fn}LambdaFunction`]?.Properties
+      expect({ fn, tracing: properties?.['TracingConfig'], reserved: typeof properties?.['ReservedConcurrentExecutions'] }).toEqual({ fn, tracing: { Mode: 'Active' }, reserved: 'number' })
+    }
+    expect(ofType(template(), 'AWS::Lambda::Version')).toEqual([])
+    // Powertools' subsegments (origin requests, S3 calls) where the images are fetched.
+    for (const fn of ['Download', 'Worker']) {
+      const environment = template().Resources[`${fn}LambdaFunction`]?.Properties['Environment'] as { Variables: Record<string, unknown> }
+      expect({ fn, tracing: environment.Variables['POWERTOOLS_TRACE_ENABLED'] }).toEqual({ fn, tracing: 'true' })
+    }
+    for (const [, role] of ofType(template(), 'AWS::IAM::Role')) {
+      expect(JSON.stringify(role.Properties['ManagedPolicyArns'] ?? [])).toContain('AWSXRayDaemonWriteAccess')
+    }
+  })
+
+  it('throttles the API, logs its access in JSON, and keeps every log group for a set time', () => {
+    const stage = template().Resources['HttpApiStage']?.Properties as { DefaultRouteSettings: unknown; AccessLogSettings: { Format: string } }
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })
+    expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' })
+    const groups = ofType(template(), 'AWS::Logs::LogGroup')
+    expect(groups.length).toBe(FUNCTIONS.length + 1)
+    for (const [name, group] of groups) expect({ name, retention: group.Properties['RetentionInDays'] }).toEqual({ name, retention: 30 })
+  })
+
+  it('has a dashboard of images per second, outcomes, bytes, latency and the job backlog', () => {
+    const [[, dashboard] = []] = ofType(template(), 'AWS::CloudWatch::Dashboard')
+    const body = JSON.stringify(dashboard?.Properties['DashboardBody'])
+    for (const title of ['images stored per second', 'ok, not_found, error', 'bytes stored', 'download latency per image (ms)', 'job backlog']) expect(body).toContain(title)
+  })
+})
+
+describe('the gallery on a deployed stage', () => {
+  it('is not deployed without an authorizer, and the web role then reads nothing', () => {
+    // Stage prod packaged above with no gallery params, as an operator gets it by default.
+    const template = packaged['prod']!.template
+    expect(Object.keys(routesOf(template)).filter((route) => route.includes('/gallery'))).toEqual([])
+    expect(webActions(template)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents'])
+    expect((template.Resources['WebLambdaFunction']?.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables['GALLERY']).toBe('off')
+  })
+
+  // The gallery behind the operator's JWT authorizer, as every optional param sets it.
+  const jwtParams = STACK_VARIANTS['prod with every optional param']!.params as Record<string, string>
+  const template = () => packaged['prod with every optional param']!.template
+
+  it('is deployed behind the operator\'s JWT authorizer, with read-only access to the images and jobs', () => {
+    expect(routesOf(template())).toMatchObject({ 'GET /': 'NONE', 'GET /gallery': 'JWT', 'GET /gallery/{proxy+}': 'JWT', 'GET /gallery/assets/{file}': 'NONE' })
+    const authorizer = Object.values(template().Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer')
+    expect(authorizer?.Properties).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'], JwtConfiguration: { Issuer: jwtParams.galleryJwtIssuer, Audience: [jwtParams.galleryJwtAudience] } })
+    expect(webActions(template())).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 'dynamodb:GetItem', 'dynamodb:Query'])
+    expect(JSON.stringify(template().Resources['WebRole'])).not.toMatch(/"\*"|s3:Put|dynamodb:(Put|Update)/)
+  })
 })

@@ -41,7 +41,8 @@ export async function startLocalStack({ buildFolder, params = {}, queue }: Local
     startOffline({
       localS3Endpoint: s3.endpoint,
       params,
-      env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint, IMGPULL_BUILD_FOLDER: buildFolder },
+      env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint },
+      buildFolder,
       ...ports,
     })
   let offline = await offlineOn()

@@ -1,7 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runServerless } from './serverless.ts'
+import { packageStage } from './serverless.ts'
 
 /** The CloudFormation that `serverless package` writes, as far as the tests read it. */
 export interface Template {
@@ -27,17 +26,18 @@ export const STACK_VARIANTS: Readonly<Record<string, { readonly stage: string; r
   },
 }
 
-/** Packages a stage offline into a throwaway folder and returns its template and the template's path while it lasts. */
-export async function withPackagedStack<T>(stage: string, params: Readonly<Record<string, string>>, read: (template: Template, path: string) => Promise<T> | T): Promise<T> {
-  const packageDir = await mkdtemp(join(tmpdir(), `imgpull-${stage}-`))
+/**
+ * Packages a stage offline into a throwaway folder, building in a folder of its own, and reads its
+ * template (and the template's path, while the folder lasts).
+ */
+export async function withPackagedStack<T>(variant: string, read: (template: Template, path: string) => Promise<T> | T): Promise<T> {
+  const { stage, params } = STACK_VARIANTS[variant]!
+  const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
+  const { dir, template } = await packageStage<Template>(stage, paramArgs, `.esbuild/stack-test-${variant.replaceAll(' ', '-')}`)
   try {
-    const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
-    const { code, stdout, stderr } = await runServerless(['package', '--stage', stage, ...paramArgs, '--package', packageDir])
-    if (code !== 0) throw new Error(`package ${stage} failed:\n${stdout}\n${stderr}`)
-    const path = join(packageDir, 'cloudformation-template-update-stack.json')
-    return await read(JSON.parse(await readFile(path, 'utf8')) as Template, path)
+    return await read(template, join(dir, 'cloudformation-template-update-stack.json'))
   } finally {
-    await rm(packageDir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true })
   }
 }
 

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -15,9 +18,15 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
-/** The environment the Serverless CLI runs under in tests: stage local, pointed at the test's S3. */
-function cliEnv(localS3Endpoint: string): NodeJS.ProcessEnv {
-  return { ...process.env, IMGPULL_LOCAL_S3_ENDPOINT: localS3Endpoint, SLS_TELEMETRY_DISABLED: '1' }
+/**
+ * The environment the Serverless CLI runs under in tests: stage local, pointed at the test's S3, and
+ * building into the test file's own folder when it names one, so that files running side by side
+ * never empty or overwrite each other's bundles.
+ */
+function cliEnv(localS3Endpoint: string, buildFolder: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, IMGPULL_LOCAL_S3_ENDPOINT: localS3Endpoint, SLS_TELEMETRY_DISABLED: '1' }
+  if (buildFolder !== undefined) env['IMGPULL_BUILD_FOLDER'] = buildFolder
+  return env
 }
 
 // A port nothing listens on: commands that should never reach S3 get nowhere if they try.
@@ -29,10 +38,17 @@ export interface CliResult {
   readonly stderr: string
 }
 
+export interface CliOptions {
+  /** The local S3 that stage local stores into; a port nothing listens on when left out. */
+  readonly localS3Endpoint?: string
+  /** The build folder (IMGPULL_BUILD_FOLDER); the stage's own when left out. */
+  readonly buildFolder?: string
+}
+
 /** Runs one Serverless CLI command to its end, with the Node.js running the tests. */
-export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3 }: { localS3Endpoint?: string } = {}): Promise<CliResult> {
+export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3, buildFolder }: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(localS3Endpoint) })
+    const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(localS3Endpoint, buildFolder) })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -40,6 +56,36 @@ export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+export interface Packaged<Template> {
+  /** The folder holding the zips and templates; the caller removes it. */
+  readonly dir: string
+  readonly template: Template
+}
+
+/**
+ * Runs `serverless package` for a stage into a fresh folder, with extra CLI arguments (`--param=…`),
+ * and reads the CloudFormation template it wrote; throws with the CLI's output when it fails.
+ */
+export async function packageStage<Template>(stage: string, args: readonly string[], buildFolder: string): Promise<Packaged<Template>> {
+  const dir = await mkdtemp(join(tmpdir(), `imgpull-${stage}-`))
+  try {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', stage, '--package', dir, ...args], { buildFolder })
+    if (code !== 0) throw new Error(`package ${stage} failed:\n${stdout}\n${stderr}`)
+    const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template
+    return { dir, template }
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** The CloudFormation template of a stage as `serverless package` writes it, without the zips. */
+export async function packagedTemplate<Template>(stage: string, args: readonly string[], buildFolder: string): Promise<Template> {
+  const { dir, template } = await packageStage<Template>(stage, args, buildFolder)
+  await rm(dir, { recursive: true, force: true })
+  return template
 }
 
 export interface Offline {
@@ -63,12 +109,14 @@ export interface OfflineOptions {
   readonly params?: Record<string, string>
   /** More environment, e.g. the local SQS and DynamoDB endpoints. */
   readonly env?: Record<string, string>
+  /** A build folder of the test file's own, so that two serverless-offline of one stage do not share one. */
+  readonly buildFolder?: string
   /** Ports to listen on; free ones when left out. */
   readonly httpPort?: number
   readonly lambdaPort?: number
 }
 
-export async function startOffline({ localS3Endpoint, stage = 'local', params = {}, env = {}, ...ports }: OfflineOptions): Promise<Offline> {
+export async function startOffline({ localS3Endpoint, stage = 'local', params = {}, env = {}, buildFolder, ...ports }: OfflineOptions): Promise<Offline> {
   const httpPort = ports.httpPort ?? (await freePort())
   const lambdaPort = ports.lambdaPort ?? (await freePort())
   const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`)
@@ -87,7 +135,7 @@ export async function startOffline({ localS3Endpoint, stage = 'local', params = 
       `${lambdaPort}`,
     ],
     // A process group of its own, so that a kill reaches the esbuild it starts too.
-    { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint), ...env }, detached: true },
+    { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint, buildFolder), ...env }, detached: true },
   )
   await untilReady(child)
   return {
