@@ -5,7 +5,7 @@ import { runServerless } from '../support/serverless.ts'
 // A build folder of this file's own all the same, should one of them ever get that far.
 const BUILD_FOLDER = '.esbuild/guard-test'
 
-describe('stage local never leaves this machine', () => {
+describe.concurrent('stage local never leaves this machine', () => {
   it.each([
     ['package with no stage', ['package']],
     ['deploy with no stage', ['deploy']],

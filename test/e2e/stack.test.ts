@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { STACK_VARIANTS, stackShape, withPackagedStack, type Template } from '../support/packagedStack.ts'
@@ -14,6 +16,7 @@ const run = promisify(execFile)
 const fixture = JSON.parse(await readFile(new URL('../fixtures/stack-shape.json', import.meta.url), 'utf8')) as Record<string, { resources: Record<string, Record<string, unknown>>; conditions: unknown; outputs: unknown }>
 
 interface LintFinding {
+  readonly Filename: string
   readonly Rule: { readonly Id: string }
   readonly Message: string
 }
@@ -26,17 +29,29 @@ const cfnLintInstalled = await run('cfn-lint', ['--version']).then(
 const packaged: Record<string, { template: Template; shape: ReturnType<typeof stackShape>; findings: LintFinding[] }> = {}
 
 beforeAll(async () => {
-  // Every variant at once, each in a build folder of its own.
-  await Promise.all(
-    Object.keys(STACK_VARIANTS).map(async (variant) => {
-      packaged[variant] = await withPackagedStack(variant, async (template, path) => ({ template, shape: stackShape(template), findings: cfnLintInstalled ? await lint(path) : [] }))
-    }),
-  )
+  const templates = await mkdtemp(join(tmpdir(), 'imgpull-templates-'))
+  try {
+    // Each variant in its turn (test/support/serverless.ts), then one cfn-lint over them all.
+    const variants = Object.keys(STACK_VARIANTS)
+    const paths = variants.map((_, index) => join(templates, `${index}.json`))
+    await Promise.all(
+      variants.map(async (variant, index) => {
+        packaged[variant] = await withPackagedStack(variant, async (template, path) => {
+          await copyFile(path, paths[index]!)
+          return { template, shape: stackShape(template), findings: [] }
+        })
+      }),
+    )
+    const findings = cfnLintInstalled ? await lint(paths) : []
+    variants.forEach((variant, index) => (packaged[variant]!.findings = findings.filter((finding) => finding.Filename === paths[index])))
+  } finally {
+    await rm(templates, { recursive: true, force: true })
+  }
 }, 300_000)
 
-async function lint(path: string): Promise<LintFinding[]> {
+async function lint(paths: readonly string[]): Promise<LintFinding[]> {
   // cfn-lint exits non-zero whenever it finds anything; its findings are on stdout either way.
-  const { stdout } = await run('cfn-lint', ['--format', 'json', path]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+  const { stdout } = await run('cfn-lint', ['--format', 'json', ...paths]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
   return JSON.parse(stdout) as LintFinding[]
 }
 

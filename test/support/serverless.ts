@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { isRunning } from './processTree.ts'
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
 const serverlessBin = fileURLToPath(new URL('../../node_modules/serverless/bin/serverless.js', import.meta.url))
@@ -45,8 +48,41 @@ export interface CliOptions {
   readonly buildFolder?: string
 }
 
-/** Runs one Serverless CLI command to its end, with the Node.js running the tests. */
-export function runServerless(args: readonly string[], { localS3Endpoint = NO_S3, buildFolder }: CliOptions = {}): Promise<CliResult> {
+/** Runs one Serverless CLI command to its end, with the Node.js running the tests; a package takes its turn. */
+export function runServerless(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return args[0] === 'package' ? packagingTurn(() => runCli(args, options)) : runCli(args, options)
+}
+
+// `serverless package` builds in the project's own .serverless folder and then moves what it made
+// to --package, so two packages at once (test files side by side) would empty each other's: they
+// take turns, held by a folder only one process can create.
+const PACKAGING_TURN = join(tmpdir(), `imgpull-packaging-${createHash('sha256').update(projectRoot).digest('hex').slice(0, 12)}`)
+const PACKAGING_WAIT_MS = 10 * 60_000
+
+async function packagingTurn<T>(run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + PACKAGING_WAIT_MS
+  for (;;) {
+    try {
+      await mkdir(PACKAGING_TURN)
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    // A turn whose test process died is over.
+    const holder = Number(await readFile(join(PACKAGING_TURN, 'pid'), 'utf8').catch(() => '0'))
+    if (holder > 0 && !isRunning(holder)) await rm(PACKAGING_TURN, { recursive: true, force: true })
+    else if (Date.now() > deadline) throw new Error(`another serverless package held ${PACKAGING_TURN} for ${PACKAGING_WAIT_MS} ms`)
+    else await sleep(100)
+  }
+  try {
+    await writeFile(join(PACKAGING_TURN, 'pid'), String(process.pid))
+    return await run()
+  } finally {
+    await rm(PACKAGING_TURN, { recursive: true, force: true })
+  }
+}
+
+function runCli(args: readonly string[], { localS3Endpoint = NO_S3, buildFolder }: CliOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [serverlessBin, ...args], { cwd: projectRoot, env: cliEnv(localS3Endpoint, buildFolder) })
     let stdout = ''
@@ -135,7 +171,8 @@ export async function startOffline({ localS3Endpoint, stage = 'local', params = 
       `${lambdaPort}`,
     ],
     // A process group of its own, so that a kill reaches the esbuild it starts too.
-    { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint, buildFolder), ...env }, detached: true },
+    // No hot reload: the npm start test edits a source under lib/ while other files' serverless-offline run.
+    { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint, buildFolder), IMGPULL_HOT_RELOAD: 'off', ...env }, detached: true },
   )
   await untilReady(child)
   return {
