@@ -1,6 +1,7 @@
 import { buffer } from 'node:stream/consumers'
 import { Readable } from 'node:stream'
 import type { EngineSettings, RunControls } from '../../../lib/download/engine.ts'
+import { testSettings } from '../download/testSettings.ts'
 import { TransportError } from '../../../lib/download/errors.ts'
 import type { ImageRequest, ImageSource, ObjectSink, OriginValidators } from '../../../lib/download/ports.ts'
 import type { Finishing } from '../../../lib/jobs/finish.ts'
@@ -80,17 +81,8 @@ export function memorySink(): MemorySink {
   }
 }
 
-const SETTINGS: EngineSettings = {
-  maxImageBytes: 1024 * 1024,
-  retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 },
-  deadlineReserveMs: 100,
-  attemptTimeoutMs: 5_000,
-  minBodyBytesPerSecond: 0,
-  memoryBudgetBytes: 16 * 1024 * 1024,
-  maxBufferedBytes: 5 * 1024 * 1024,
-  maxStreamedBytes: 15 * 1024 * 1024,
-  storeConcurrency: 4,
-}
+// The download core's test limits, with room for the harness's images and a retry clock of its own.
+const SETTINGS: EngineSettings = { ...testSettings, maxImageBytes: 1024 * 1024, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 }, attemptTimeoutMs: 5_000, memoryBudgetBytes: 16 * 1024 * 1024, storeConcurrency: 4 }
 
 export const REPORT_PREFIX = 'reports/'
 
