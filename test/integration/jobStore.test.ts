@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { dynamoJobStore } from '../../lib/adapters/dynamodb/jobStore.ts'
-import type { ChunkOutcome } from '../../lib/jobs/job.ts'
 import { JobNotFound } from '../../lib/jobs/errors.ts'
+import { outcome } from '../support/jobStoreContract.ts'
 import { useJobServers } from '../support/localJobs.ts'
 
 const servers = useJobServers()
@@ -17,16 +17,6 @@ async function newJob(chunks: number, total = chunks * 10) {
   const jobId = randomUUID()
   await store().create({ jobId, total, duplicates: 0, chunks, prefix: 'flags/', maxOriginRequests: 8, createdAt: AT })
   return jobId
-}
-
-function outcome(chunk: number, ok: number, error = 0): ChunkOutcome {
-  return {
-    chunk,
-    counter: { ok, not_found: 0, error },
-    unchanged: 0,
-    bytes: ok * 100,
-    failures: Array.from({ length: error }, (_, i) => ({ code: `c${chunk}-${i}`, status: 'error' as const, reason: 'http_500' as const, attempts: 3, httpStatus: 500, message: 'origin answered HTTP 500' })),
-  }
 }
 
 describe('Function: dynamoJobStore', () => {
