@@ -2,6 +2,7 @@ import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from
 import dynalite from 'dynalite'
 import { startFauxqs } from 'fauxqs'
 import { JOBS_TABLE_KEYS } from '../stack/storage.ts'
+import { startLocalTransactions } from './localTransactions.ts'
 
 /** The local SQS and DynamoDB servers of `npm start`, and the queue and table stage local uses there. */
 export const LOCAL_JOBS = Object.freeze({
@@ -72,21 +73,37 @@ export interface LocalTable {
 
 /**
  * Starts a DynamoDB-protocol server (dynalite, in memory) on loopback with the jobs table, keyed
- * as the template's. dynalite has no TTL: local job items stay until it stops.
+ * as the template's, behind the front that gives it transactions (localTransactions.ts): `port` is
+ * the front's, dynalite listens on a free port of its own. dynalite has no TTL: local job items
+ * stay until it stops.
  */
 export async function startLocalTable(port: number): Promise<LocalTable> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
+    server.listen(0, '127.0.0.1', () => resolve())
   })
+  const closeDynalite = () => new Promise<void>((resolve) => server.close(() => resolve()))
   const address = server.address()
-  const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS })
-  await client.send(
-    // The deployed table's keys and index, as the stack defines them (its literals are read-only).
-    new CreateTableCommand({ TableName: LOCAL_JOBS.table, ...(JOBS_TABLE_KEYS as unknown as Omit<CreateTableCommandInput, 'TableName'>) }),
-  )
-  client.destroy()
-  return { endpoint, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  const dynaliteEndpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const client = new DynamoDBClient({ endpoint: dynaliteEndpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS })
+  try {
+    await client.send(
+      // The deployed table's keys and index, as the stack defines them (its literals are read-only).
+      new CreateTableCommand({ TableName: LOCAL_JOBS.table, ...(JOBS_TABLE_KEYS as unknown as Omit<CreateTableCommandInput, 'TableName'>) }),
+    )
+    const front = await startLocalTransactions(port, dynaliteEndpoint)
+    return {
+      endpoint: front.endpoint,
+      close: async () => {
+        await front.close()
+        await closeDynalite()
+      },
+    }
+  } catch (error) {
+    await closeDynalite()
+    throw error
+  } finally {
+    client.destroy()
+  }
 }
