@@ -1,16 +1,15 @@
 import type { DownloadStatus } from '../lib/download/report.ts'
-import type { ChunkMessage } from '../lib/jobs/chunks.ts'
+import type { JobMessage } from '../lib/jobs/messages.ts'
 import { JobNotFound, ObjectTooLarge } from '../lib/jobs/errors.ts'
-import type { ChunkOutcome, JobState, JobStatus, NewJob } from '../lib/jobs/job.ts'
-import type { ChunkQueue, JobObjects, JobStore, Unsent } from '../lib/jobs/ports.ts'
+import type { JobRecord, JobState, JobStatus, NewJob, PartOutcome } from '../lib/jobs/job.ts'
+import type { JobObjects, JobQueue, JobStore } from '../lib/jobs/ports.ts'
 
 /**
  * Every write the in-memory jobs ports make: a crash can be injected just before or just after
- * each. `recordChunk` makes two, as the DynamoDB store does: the chunk's outcome, written only if
- * the chunk has none (`store.chunkItem`), then the job's counters, added only if the chunk is not
- * counted yet (`store.chunkCount`). A queue send is one write per message.
+ * each. Recording a part is one write, as the DynamoDB store's transaction is: the part's item and
+ * its job's counters together. A queue send is one write per message.
  */
-export type WritePoint = 'store.create' | 'store.markRunning' | 'store.chunkItem' | 'store.chunkCount' | 'store.finish' | 'queue.send' | 'objects.write'
+export type WritePoint = 'store.create' | 'store.fannedOut' | 'store.part' | 'store.finish' | 'queue.send' | 'objects.write'
 
 /** One write as it happened: its point and, for the log, what it wrote. */
 export interface Write {
@@ -74,7 +73,8 @@ export function crashes(): Crashes {
 
 interface JobItem {
   readonly job: NewJob
-  readonly counted: Set<number>
+  chunksSent: number
+  fanOutAt: string
   chunksDone: number
   counter: Record<DownloadStatus, number>
   unchanged: number
@@ -87,25 +87,27 @@ interface JobItem {
 
 /** A JobStore in memory, with the crash points of its writes. */
 export interface MemoryJobStore extends JobStore {
-  /** The chunks whose outcomes are recorded, per job: what the DynamoDB store keeps as chunk items. */
-  recordedChunks(jobId: string): number[]
+  /** The recorded parts of a job, as `chunk.part`: what the DynamoDB store keeps as part items. */
+  recordedParts(jobId: string): string[]
 }
 
-// Lets concurrent callers interleave between two writes, as two requests to a database would.
+// Lets concurrent callers interleave between a read and a write, as two requests to a database would.
 const otherCallersRun = () => new Promise<void>((resolve) => setImmediate(resolve))
+const partId = (chunk: number, part: number) => `${chunk}.${part}`
 
 /**
- * The DynamoDB job store's behaviour, in memory: a job is created once; a chunk's first recorded
- * outcome stands and is counted into its job once, by two writes a crash can fall between; a job
- * is finished once; failures come back a chunk at a time in chunk order. Jobs never expire.
+ * The DynamoDB job store's behaviour, in memory: a job is created once; a part's first recorded
+ * outcome stands and is counted into its job in the same write, once; a part of a chunk the plan
+ * does not have changes nothing; a job is finished once; failures come back a part at a time in
+ * chunk order. Jobs never expire.
  */
 export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
   const jobs = new Map<string, JobItem>()
-  const chunks = new Map<string, Map<number, ChunkOutcome>>()
+  const parts = new Map<string, Map<string, PartOutcome>>()
 
-  const statusOf = (item: JobItem): JobStatus => {
+  const recordOf = (item: JobItem): JobRecord => {
     const state: JobState = item.finishedAt !== undefined ? 'done' : item.startedAt !== undefined ? 'running' : 'queued'
-    const { jobId, prefix, total, chunks: chunkCount, createdAt } = item.job
+    const { jobId, prefix, total, chunks: chunkCount, createdAt, baseUrl, concurrency, force, planKey, planBytes, maxOriginRequests } = item.job
     return {
       jobId,
       state,
@@ -120,13 +122,25 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
       updatedAt: item.updatedAt,
       finishedAt: item.finishedAt ?? null,
       reportKey: item.reportKey ?? null,
+      baseUrl,
+      concurrency,
+      force,
+      planKey,
+      planBytes,
+      maxOriginRequests,
+      chunksSent: item.chunksSent,
+      fanOutAt: item.fanOutAt,
     }
   }
-  const chunksOf = (jobId: string) => {
-    let recorded = chunks.get(jobId)
+  const statusOf = (item: JobItem): JobStatus => {
+    const { jobId, state, prefix, total, chunks: chunkCount, chunksDone, counter, unchanged, bytes, createdAt, updatedAt, finishedAt, reportKey } = recordOf(item)
+    return { jobId, state, prefix, total, chunks: chunkCount, chunksDone, counter, unchanged, bytes, createdAt, updatedAt, finishedAt, reportKey }
+  }
+  const partsOf = (jobId: string) => {
+    let recorded = parts.get(jobId)
     if (recorded === undefined) {
       recorded = new Map()
-      chunks.set(jobId, recorded)
+      parts.set(jobId, recorded)
     }
     return recorded
   }
@@ -135,7 +149,7 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
     async create(job) {
       if (jobs.has(job.jobId)) return false
       crash.write('store.create', job.jobId, () => {
-        jobs.set(job.jobId, { job: { ...job }, counted: new Set(), chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 }, unchanged: 0, bytes: 0, updatedAt: job.createdAt })
+        jobs.set(job.jobId, { job: { ...job }, chunksSent: 0, fanOutAt: job.createdAt, chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 }, unchanged: 0, bytes: 0, updatedAt: job.createdAt })
       })
       return true
     },
@@ -145,6 +159,11 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
       return item === undefined ? undefined : statusOf(item)
     },
 
+    async record(jobId) {
+      const item = jobs.get(jobId)
+      return item === undefined ? undefined : recordOf(item)
+    },
+
     async recent(limit) {
       return [...jobs.values()]
         .sort((a, b) => (a.job.createdAt < b.job.createdAt ? 1 : a.job.createdAt > b.job.createdAt ? -1 : 0))
@@ -152,42 +171,44 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
         .map(statusOf)
     },
 
-    async chunkRecorded(jobId, chunk) {
-      return chunks.get(jobId)?.has(chunk) ?? false
-    },
-
-    async markRunning(jobId, at) {
+    async fannedOut(jobId, chunksSent, at) {
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId}`)
-      crash.write('store.markRunning', jobId, () => {
+      crash.write('store.fannedOut', `${jobId}#${chunksSent}`, () => {
+        item.chunksSent = Math.max(item.chunksSent, chunksSent)
+        item.fanOutAt = at
         item.startedAt ??= at
       })
     },
 
-    async recordChunk(jobId, outcome, at) {
-      // As in DynamoDB, the chunk's item is written whether or not its job exists.
-      const recorded = chunksOf(jobId)
-      const first = recorded.get(outcome.chunk)
-      if (first === undefined) crash.write('store.chunkItem', `${jobId}#${outcome.chunk}`, () => recorded.set(outcome.chunk, structuredClone(outcome)))
-      const counted = first ?? outcome
+    async partOf(jobId, chunk, part) {
+      const recorded = parts.get(jobId)?.get(partId(chunk, part))
+      return recorded === undefined ? undefined : structuredClone(recorded)
+    },
+
+    async recordPart(jobId, outcome, at) {
       await otherCallersRun()
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`)
-      if (item.counted.has(outcome.chunk)) return statusOf(item)
-      crash.write('store.chunkCount', `${jobId}#${outcome.chunk}`, () => {
-        item.counted.add(outcome.chunk)
-        item.chunksDone += 1
-        for (const status of ['ok', 'not_found', 'error'] as const) item.counter[status] += counted.counter[status]
-        item.unchanged += counted.unchanged
-        item.bytes += counted.bytes
+      if (outcome.chunk >= item.job.chunks) return 'not in plan'
+      const recorded = partsOf(jobId)
+      const id = partId(outcome.chunk, outcome.part)
+      if (recorded.has(id)) return 'counted before'
+      crash.write('store.part', `${jobId}#${id}`, () => {
+        recorded.set(id, structuredClone(outcome))
+        if (outcome.rest.length === 0) item.chunksDone += 1
+        for (const status of ['ok', 'not_found', 'error'] as const) item.counter[status] += outcome.counter[status]
+        item.unchanged += outcome.unchanged
+        item.bytes += outcome.bytes
         item.updatedAt = at
+        item.startedAt ??= at
       })
-      return statusOf(item)
+      return 'counted'
     },
 
     async *failuresOf(jobId) {
-      const recorded = [...(chunks.get(jobId) ?? new Map<number, ChunkOutcome>()).entries()].sort(([a], [b]) => a - b)
-      for (const [, outcome] of recorded) yield structuredClone(outcome.failures)
+      const inOrder = [...(parts.get(jobId) ?? new Map<string, PartOutcome>()).values()].sort((a, b) => a.chunk - b.chunk || a.part - b.part)
+      for (const outcome of inOrder) yield structuredClone(outcome.failures)
     },
 
     async finish(jobId, reportKey, at) {
@@ -201,69 +222,73 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
       return statusOf(item)
     },
 
-    recordedChunks(jobId) {
-      return [...(chunks.get(jobId)?.keys() ?? [])].sort((a, b) => a - b)
+    recordedParts(jobId) {
+      return [...(parts.get(jobId)?.values() ?? [])].sort((a, b) => a.chunk - b.chunk || a.part - b.part).map(({ chunk, part }) => partId(chunk, part))
     },
   }
 }
 
 /** What the queue's consumer does with one message body; a throw leaves the message to be delivered again. */
-export type ChunkHandler = (body: string) => Promise<unknown>
+export type MessageHandler = (body: string) => Promise<unknown>
 
-/** A ChunkQueue in memory, delivering its messages as SQS does: at least once, then to dead letters. */
-export interface MemoryChunkQueue extends ChunkQueue {
-  /** Every body sent, in the order sent (copies of a chunk sent twice included). */
+/** A JobQueue in memory, delivering its messages as SQS does: at least once, then to dead letters. */
+export interface MemoryJobQueue extends JobQueue {
+  /** Every body sent, in the order sent (copies of a message sent twice included). */
   readonly sent: readonly string[]
-  /** Bodies sent and not yet deleted. */
+  /** Bodies sent and not yet deleted, delayed ones last. */
   readonly waiting: readonly string[]
   /**
    * Delivers every waiting message to `handle`, each again while it throws, up to
    * `maxReceiveCount` deliveries; then to `deadLetter` (and again while that throws, as many
-   * times). Resolves with the errors the deliveries threw, in order.
+   * times). A delayed message waits until no other is left. Resolves with the errors the
+   * deliveries threw, in order; stops after `maxDeliveries` messages, as a test's bound.
    */
-  deliver(handle: ChunkHandler, deadLetter: ChunkHandler, maxReceiveCount?: number): Promise<unknown[]>
+  deliver(handle: MessageHandler, deadLetter: MessageHandler, maxReceiveCount?: number, maxDeliveries?: number): Promise<unknown[]>
   /** Sends a body as another producer would (a copy of a message, a poison message). */
   push(body: string): void
 }
 
 export interface MemoryQueueOptions {
-  /** Why a message cannot be sent, or undefined when it can: the queue hands such messages back. */
-  readonly refuse?: (message: ChunkMessage) => string | undefined
+  /** Why a message cannot be sent, or undefined when it can: a send with such a message fails whole. */
+  readonly refuse?: (message: JobMessage) => string | undefined
   readonly crash?: Crashes
 }
 
-/** A queue in memory whose send hands back the messages `refuse` names, with its reason. */
-export function memoryChunkQueue({ refuse, crash = crashes() }: MemoryQueueOptions = {}): MemoryChunkQueue {
+/** The error of a send the in-memory queue refuses. */
+export class QueueRefused extends Error {
+  override readonly name = 'QueueRefused'
+}
+
+/** A queue in memory whose send fails when `refuse` names one of its messages. */
+export function memoryJobQueue({ refuse, crash = crashes() }: MemoryQueueOptions = {}): MemoryJobQueue {
   const sent: string[] = []
-  const waiting: string[] = []
+  const ready: string[] = []
+  const delayed: string[] = []
   return {
     sent,
-    waiting,
-    async send(messages): Promise<Unsent> {
-      const unsent: ChunkMessage[] = []
-      let reason: string | undefined
+    get waiting() {
+      return [...ready, ...delayed]
+    },
+    async send(messages, delaySeconds = 0) {
       for (const message of messages) {
         const refused = refuse?.(message)
-        if (refused !== undefined) {
-          unsent.push(message)
-          reason = refused
-          continue
-        }
+        if (refused !== undefined) throw new QueueRefused(refused)
+      }
+      for (const message of messages) {
         const body = JSON.stringify(message)
-        crash.write('queue.send', `${message.jobId}#${message.chunk}`, () => {
+        crash.write('queue.send', `${message.jobId}#${message.kind === 'chunk' ? `${message.chunk}.${message.part}` : message.kind}`, () => {
           sent.push(body)
-          waiting.push(body)
+          ;(delaySeconds > 0 ? delayed : ready).push(body)
         })
       }
-      return unsent.length === 0 ? { messages: [] } : { messages: unsent, ...(reason === undefined ? {} : { reason }) }
     },
     push(body) {
       sent.push(body)
-      waiting.push(body)
+      ready.push(body)
     },
-    async deliver(handle, deadLetter, maxReceiveCount = 3) {
+    async deliver(handle, deadLetter, maxReceiveCount = 3, maxDeliveries = 10_000) {
       const errors: unknown[] = []
-      const attempt = async (handler: ChunkHandler, body: string): Promise<boolean> => {
+      const attempt = async (handler: MessageHandler, body: string): Promise<boolean> => {
         for (let receive = 1; receive <= maxReceiveCount; receive += 1) {
           try {
             await handler(body)
@@ -274,7 +299,10 @@ export function memoryChunkQueue({ refuse, crash = crashes() }: MemoryQueueOptio
         }
         return false
       }
-      for (let body = waiting.shift(); body !== undefined; body = waiting.shift()) {
+      for (let delivered = 0; delivered < maxDeliveries; delivered += 1) {
+        if (ready.length === 0) ready.push(...delayed.splice(0))
+        const body = ready.shift()
+        if (body === undefined) break
         if (!(await attempt(handle, body))) await attempt(deadLetter, body)
       }
       return errors
@@ -301,6 +329,20 @@ export function memoryJobObjects(initial: Record<string, string> = {}, crash: Cr
     },
     async writeText(key, text, contentType) {
       crash.write('objects.write', key, () => objects.set(key, { text, contentType }))
+    },
+    async readRange(key, start, end) {
+      const object = objects.get(key)
+      if (object === undefined) return undefined
+      const bytes = Buffer.from(object.text)
+      if (end > bytes.length) throw new RangeError(`${key} is ${bytes.length} bytes, shorter than ${end}`)
+      return bytes.subarray(start, end).toString('utf8')
+    },
+    async writeLines(key, lines, contentType) {
+      const parts: string[] = []
+      for await (const line of lines) parts.push(`${line}\n`)
+      const text = parts.join('')
+      crash.write('objects.write', key, () => objects.set(key, { text, contentType }))
+      return { bytes: Buffer.byteLength(text) }
     },
   }
 }

@@ -10,9 +10,9 @@ const { logger } = observed
 
 export const handler = sqsBatchHandler(
   async (record) => {
-    const counted = await countDeadLetter(record.body)
-    if (counted.kind === 'dropped') logger.error('dead letter dropped', { messageId: record.messageId, reason: counted.reason })
-    else logger.error('chunk dead-lettered', { jobId: counted.job.jobId, chunk: counted.chunk, state: counted.job.state })
+    const step = await countDeadLetter(record.body)
+    if (step.kind === 'dropped') logger.error('dead letter dropped', { messageId: record.messageId, reason: step.reason })
+    else logger.error('dead letter counted', { jobId: step.jobId, step: step.what })
   },
   { observability: observed },
 )

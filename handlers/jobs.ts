@@ -9,8 +9,8 @@ const startJob = composeJobs(config)
 const observed = observability()
 
 export const handler = multiTriggerHandler(
-  async (input, { httpOrigin, trigger, eventId }) => {
-    const accepted = await startJob(input, (jobId) => `${httpOrigin ?? ''}/jobs/${jobId}`, eventId)
+  async (input, { httpOrigin, trigger, eventId, remainingMs }) => {
+    const accepted = await startJob(input, (jobId) => `${httpOrigin ?? ''}/jobs/${jobId}`, eventId, remainingMs)
     observed.logger.info('job accepted', { trigger, ...accepted })
     return accepted
   },

@@ -7,15 +7,15 @@ import { composeWorker } from '../lib/wiring/worker.ts'
 // Built once per container: a bad variable fails the cold start, and connections are reused.
 const config = loadWorkerConfig()
 const observed = observability({ metricsNamespace: config.metricsNamespace, traced: true })
-const runChunk = composeWorker(config, { tracer: observed.tracer })
+const runJobMessage = composeWorker(config, { tracer: observed.tracer })
 const { logger, metrics } = observed
 
 export const handler = sqsBatchHandler(
   async (record, { signal, remainingMs }) => {
     const observer = runTelemetry(logger, metrics, 'sqs')
-    const counted = await runChunk(record.body, { signal, remainingMs, observer })
-    if (counted.kind === 'dropped') logger.warn('chunk dropped', { messageId: record.messageId, reason: counted.reason })
-    else logger.info('chunk counted', { jobId: counted.job.jobId, chunk: counted.chunk, chunksDone: counted.job.chunksDone, state: counted.job.state })
+    const step = await runJobMessage(record.body, { signal, remainingMs, observer })
+    if (step.kind === 'dropped') logger.warn('message dropped', { messageId: record.messageId, reason: step.reason })
+    else logger.info('job step done', { jobId: step.jobId, step: step.what })
   },
   { observability: observed },
 )

@@ -6,6 +6,7 @@ export interface Stores {
   readonly keyPrefix: string
   readonly manifestPrefix: string
   readonly reportPrefix: string
+  readonly planPrefix: string
 }
 
 interface Statement {
@@ -43,6 +44,7 @@ function storesOf(stores: Stores): Record<string, { service: string; grant: Stor
     images: { service: 's3', grant: bucketPrefix(stores.keyPrefix) },
     manifests: { service: 's3', grant: bucketPrefix(stores.manifestPrefix) },
     reports: { service: 's3', grant: bucketPrefix(stores.reportPrefix) },
+    plans: { service: 's3', grant: bucketPrefix(stores.planPrefix) },
     jobsTable: { service: 'dynamodb', grant: onResource('dynamodb', getAtt('JobsTable', 'Arn')) },
     recentJobs: { service: 'dynamodb', grant: onResource('dynamodb', sub('${JobsTable.Arn}/index/byCreation')) },
     jobsQueue: { service: 'sqs', grant: onResource('sqs', getAtt('JobsQueue', 'Arn')) },

@@ -70,6 +70,7 @@ export async function stackResources({ resolveConfigurationProperty, resolveVari
     keyPrefix: await text('keyPrefix'),
     manifestPrefix: await text('manifestPrefix'),
     reportPrefix: await text('reportPrefix'),
+    planPrefix: await text('planPrefix'),
     alarmEmail: await text('alarmEmail'),
     alarmErrorRate: Number(await param('alarmErrorRate')),
     alarmOldestChunkSeconds: Number(await param('alarmOldestChunkSeconds')),

@@ -8,30 +8,45 @@ export interface JobTableConfig {
   readonly localDynamoDbEndpoint: string | undefined
 }
 
-/** What counting chunks into jobs and closing them takes: the table written with an expiry, and the bucket the reports go to. */
-export interface JobFinishingConfig extends JobTableConfig, BucketConfig {
+/**
+ * What every step of a job after its planning takes (counting its chunks, sending what follows,
+ * closing it): the table written with an expiry, the queue, and the bucket its plan and report are in.
+ */
+export interface JobStepsConfig extends JobTableConfig, BucketConfig {
   /** Days a job's items are kept after its last write. */
   readonly ttlDays: number
   readonly reportPrefix: string
+  readonly queueUrl: string
+  /** The local SQS server to use instead of AWS: stage local only. */
+  readonly localSqsEndpoint: string | undefined
+  /** How long a fan-out may go without progress before another run takes it up. */
+  readonly fanOutCheckSeconds: number
 }
 
 // A chunk's failures are kept in one DynamoDB item (400 KB); 500 bounded failures fit with room.
 export const MAX_CHUNK_SIZE = 500
 export const DEFAULT_REPORT_PREFIX = 'reports/'
 export const DEFAULT_JOB_TTL_DAYS = 30
+// A minute: far longer than a live fan-out goes between two checkpoints (100 messages).
+export const DEFAULT_FAN_OUT_CHECK_SECONDS = 60
+// SQS delays a message at most 15 minutes.
+const MAX_FAN_OUT_CHECK_SECONDS = 900
 
 /** The jobs table: JOBS_TABLE, and LOCAL_DYNAMODB_ENDPOINT on stage local. */
 export function loadJobTable(env: Env): JobTableConfig {
   return Object.freeze({ tableName: requiredString(env, 'JOBS_TABLE'), localDynamoDbEndpoint: optionalHttpUrl(env, 'LOCAL_DYNAMODB_ENDPOINT') })
 }
 
-/** The table, the bucket, REPORT_PREFIX and JOB_TTL_DAYS: what every function that may close a job reads. */
-export function loadJobFinishing(env: Env): JobFinishingConfig {
+/** The table, the bucket, the queue, REPORT_PREFIX, JOB_TTL_DAYS and FAN_OUT_CHECK_SECONDS: what every function that runs a job's steps reads. */
+export function loadJobSteps(env: Env): JobStepsConfig {
   return Object.freeze({
     ...loadJobTable(env),
     ...loadBucket(env),
     // Reports sit beside the images, never among them: a folder of their own.
     reportPrefix: folderPrefix(env, 'REPORT_PREFIX', DEFAULT_REPORT_PREFIX),
     ttlDays: integerInRange(env, 'JOB_TTL_DAYS', DEFAULT_JOB_TTL_DAYS, 1, 365),
+    queueUrl: requiredString(env, 'JOBS_QUEUE_URL'),
+    localSqsEndpoint: optionalHttpUrl(env, 'LOCAL_SQS_ENDPOINT'),
+    fanOutCheckSeconds: integerInRange(env, 'FAN_OUT_CHECK_SECONDS', DEFAULT_FAN_OUT_CHECK_SECONDS, 1, MAX_FAN_OUT_CHECK_SECONDS),
   })
 }

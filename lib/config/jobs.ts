@@ -1,13 +1,12 @@
 import type { JobRules } from '../jobs/planner.ts'
 import { loadRequestRules } from './download.ts'
-import { ConfigError, folderPrefix, integerInRange, optionalHttpUrl, requiredString, type Env } from './env.ts'
-import { loadJobFinishing, MAX_CHUNK_SIZE, type JobFinishingConfig } from './jobStore.ts'
+import { ConfigError, folderPrefix, integerInRange, type Env } from './env.ts'
+import { loadJobSteps, MAX_CHUNK_SIZE, type JobStepsConfig } from './jobStore.ts'
 
 /** What the jobs function (the planner) reads: the table, the queue, the bucket and what a job is held to. */
-export interface JobsConfig extends JobFinishingConfig {
-  readonly queueUrl: string
-  /** The local SQS server to use instead of AWS: stage local only. */
-  readonly localSqsEndpoint: string | undefined
+export interface JobsConfig extends JobStepsConfig {
+  /** Where plans go in the bucket. */
+  readonly planPrefix: string
   /** The largest POST /jobs body; a larger job goes in a manifest. */
   readonly maxBodyBytes: number
   readonly rules: JobRules
@@ -20,6 +19,7 @@ export const DEFAULT_CHUNK_SIZE = 100
 export const MAX_CHUNKS_PER_JOB = 10_000
 export const DEFAULT_WORKER_CONCURRENCY = 10
 export const DEFAULT_MANIFEST_PREFIX = 'manifests/'
+export const DEFAULT_PLAN_PREFIX = 'plans/'
 // Lambda takes at most 6 MB of request; 100 000 codes of 20 characters are 2.3 MB of JSON.
 export const DEFAULT_JOBS_MAX_BODY_BYTES = 6 * 1000 * 1000 - 64 * 1024
 // 100 000 codes of the longest length, one per line.
@@ -33,9 +33,9 @@ export function loadJobsConfig(env: Env = process.env): JobsConfig {
     throw new ConfigError('CHUNK_SIZE', `must be at least ${Math.ceil(maxJobCodes / MAX_CHUNKS_PER_JOB)} for MAX_JOB_CODES ${maxJobCodes} (at most ${MAX_CHUNKS_PER_JOB} chunks a job), got ${chunkSize}`)
   }
   return Object.freeze({
-    ...loadJobFinishing(env),
-    queueUrl: requiredString(env, 'JOBS_QUEUE_URL'),
-    localSqsEndpoint: optionalHttpUrl(env, 'LOCAL_SQS_ENDPOINT'),
+    ...loadJobSteps(env),
+    // Plans sit beside the images, never among them: a folder of their own.
+    planPrefix: folderPrefix(env, 'PLAN_PREFIX', DEFAULT_PLAN_PREFIX),
     maxBodyBytes: integerInRange(env, 'JOBS_MAX_BODY_BYTES', DEFAULT_JOBS_MAX_BODY_BYTES, 1024, 6 * 1000 * 1000),
     rules: Object.freeze({
       // A job is held to the rules of any download request, but for the most codes it may hold.

@@ -1,13 +1,16 @@
 import { ImgpullError } from '../errors.ts'
 
-/** A chunk of a job the store does not have (never created, or expired): it cannot be counted anywhere. */
+/** A job the store does not have (never created, or expired): nothing can be counted into it. */
 export class JobNotFound extends ImgpullError {}
 
 /** An object larger than its reader accepts. */
 export class ObjectTooLarge extends ImgpullError {}
 
 /**
- * A chunk the deadline cut short: not counted, so that its message is delivered again (its codes
- * already stored are then found unchanged) or, after the queue's last try, dead-lettered.
+ * A part of a chunk the deadline cut before it finished any code: not counted, so that its
+ * message is delivered again or, after the queue's last try, dead-lettered.
  */
 export class ChunkIncomplete extends ImgpullError {}
+
+/** A job's plan that is not in the bucket though the job is: nothing of it can be sent. */
+export class PlanMissing extends ImgpullError {}

@@ -1,50 +1,73 @@
-import type { JobFailure } from './job.ts'
-import type { ChunkMessage } from './chunks.ts'
-import type { ChunkOutcome, JobStatus } from './job.ts'
-import type { JobObjects, JobStore } from './ports.ts'
+import { allCounted, type JobFailure, type JobStatus, type PartOutcome } from './job.ts'
+import type { ChunkMessage } from './messages.ts'
+import type { JobObjects, JobQueue, JobStore } from './ports.ts'
 
-/** What closing a job needs: its store, the bucket for its report, and a clock. */
-export interface Finishing {
+/** What every step of a job after its planning takes: its store, its queue, the bucket and a clock. */
+export interface JobSteps {
   readonly store: JobStore
   readonly objects: JobObjects
+  readonly queue: JobQueue
   /** Where reports go in the bucket. */
   readonly reportPrefix: string
   readonly now: () => Date
+  /** How long a fan-out may go without progress before another run takes it up: its check's delay. */
+  readonly fanOutCheckSeconds: number
 }
+
+/** What became of a message: its work done (or found done before), or dropped as belonging to no job or plan. */
+export type StepResult =
+  | { readonly kind: 'done'; readonly jobId: string; readonly what: string }
+  | { readonly kind: 'dropped'; readonly reason: string }
 
 const CSV_HEADER = 'code,status,reason,attempts,httpStatus,message'
 
 /**
- * Closes a job whose every chunk is counted: writes the report of its failed codes and marks it
- * done. Safe to run more than once (by a redelivered last chunk): the report is the same, and the
- * job is marked done once.
+ * What follows a recorded part, sent again on every delivery that finds it recorded (the message
+ * that sent it may have died before): the chunk's next part for the codes it left, or, once
+ * every chunk of the job is counted, the job's finish. Duplicates are harmless: each is counted
+ * or done once.
  */
-async function finishIfComplete(job: JobStatus, deps: Finishing): Promise<JobStatus> {
-  if (job.state === 'done' || job.chunksDone < job.chunks) return job
-  const reportKey = `${deps.reportPrefix}${job.jobId}.csv`
-  const lines = [CSV_HEADER]
-  for await (const page of deps.store.failuresOf(job.jobId)) for (const failure of page) lines.push(csvLine(failure))
-  await deps.objects.writeText(reportKey, `${lines.join('\n')}\n`, 'text/csv; charset=utf-8')
-  return deps.store.finish(job.jobId, reportKey, deps.now().toISOString())
+export async function followUp(message: ChunkMessage, recorded: PartOutcome, deps: JobSteps): Promise<JobStatus | undefined> {
+  if (recorded.rest.length > 0) {
+    await deps.queue.send([{ ...message, part: recorded.part + 1 }])
+    return undefined
+  }
+  const job = await deps.store.get(message.jobId)
+  if (job !== undefined && job.state !== 'done' && allCounted(job)) await deps.queue.send([{ kind: 'finish', jobId: job.jobId }])
+  return job
 }
 
 /**
- * Records a chunk's outcome (the first one recorded stands), counts it into its job once, and
- * closes the job when that was its last chunk: how every way a chunk ends is counted.
+ * Closes a job whose every chunk is counted: streams the report of its failed codes to the
+ * bucket and marks it done. Safe to run more than once (a redelivered finish): the report is the
+ * same, and the job is marked done once. A job not yet complete is left as it is.
  */
-export async function countChunk(jobId: string, outcome: ChunkOutcome, deps: Finishing): Promise<JobStatus> {
-  const job = await deps.store.recordChunk(jobId, outcome, deps.now().toISOString())
-  return finishIfComplete(job, deps)
+export async function finishJob(jobId: string, deps: JobSteps): Promise<StepResult> {
+  const job = await deps.store.get(jobId)
+  if (job === undefined) return { kind: 'dropped', reason: `no job ${jobId} to finish` }
+  if (job.state === 'done') return { kind: 'done', jobId, what: 'finished before' }
+  if (!allCounted(job)) return { kind: 'dropped', reason: `job ${jobId} has ${job.chunksDone} of ${job.chunks} chunks counted: not finished` }
+  const reportKey = `${deps.reportPrefix}${jobId}.csv`
+  await deps.objects.writeLines(reportKey, reportLines(deps.store.failuresOf(jobId)), 'text/csv; charset=utf-8')
+  await deps.store.finish(jobId, reportKey, deps.now().toISOString())
+  return { kind: 'done', jobId, what: 'finished' }
 }
 
-/** A chunk that will never be run, counted: every code an `error` for `why`. */
-export function deadLetterOutcome(message: ChunkMessage, why: string): ChunkOutcome {
+async function* reportLines(pages: AsyncIterable<readonly JobFailure[]>): AsyncIterable<string> {
+  yield CSV_HEADER
+  for await (const page of pages) for (const failure of page) yield csvLine(failure)
+}
+
+/** A part that will never run its codes: every code an `error` for `why`. */
+export function deadLetterPart(message: ChunkMessage, codes: readonly string[], why: string): PartOutcome {
   return {
     chunk: message.chunk,
-    counter: { ok: 0, not_found: 0, error: message.codes.length },
+    part: message.part,
+    counter: { ok: 0, not_found: 0, error: codes.length },
     unchanged: 0,
     bytes: 0,
-    failures: message.codes.map((code) => ({ code, status: 'error', reason: 'dead_letter', attempts: 0, message: why })),
+    failures: codes.map((code) => ({ code, status: 'error', reason: 'dead_letter', attempts: 0, message: why })),
+    rest: [],
   }
 }
 

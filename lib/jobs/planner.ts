@@ -4,11 +4,12 @@ import { validateDownloadRequest } from '../download/downloadRequest.ts'
 import { keyPrefixProblem } from '../download/keys.ts'
 import type { RequestRules } from '../download/request.ts'
 import type { ResolveHost } from '../security/originPolicy.ts'
-import { chunkMessages } from './chunks.ts'
-import { countChunk, deadLetterOutcome, type Finishing } from './finish.ts'
+import { sendChunks, watchFanOut, type RemainingMs } from './fanOut.ts'
+import type { JobSteps } from './finish.ts'
+import type { JobRecord, JobState, NewJob } from './job.ts'
 import { parseManifest } from './manifest.ts'
-import { ObjectTooLarge } from './errors.ts'
-import type { ChunkQueue, JobObjects } from './ports.ts'
+import { JobNotFound, ObjectTooLarge } from './errors.ts'
+import { planChunks, planKeys } from './plan.ts'
 
 /** What a job request is held to, besides what any download request is. */
 export interface JobRules {
@@ -23,17 +24,17 @@ export interface JobRules {
   readonly workerConcurrency: number
 }
 
-export interface PlannerDeps extends Finishing {
+export interface PlannerDeps extends JobSteps {
   readonly rules: JobRules
-  readonly queue: ChunkQueue
-  readonly objects: JobObjects
   readonly resolveHost: ResolveHost
+  /** Where plans go in the bucket. */
+  readonly planPrefix: string
 }
 
 /** The answer to an accepted job: `202` over HTTP. */
 export interface JobAccepted {
   readonly jobId: string
-  readonly state: 'queued'
+  readonly state: JobState
   readonly total: number
   readonly chunks: number
   /** The most requests the origin can ever see from this job at once: workers × concurrency. */
@@ -43,38 +44,61 @@ export interface JobAccepted {
 
 /**
  * Validates a job request (the fields of a download request, or a manifest in the bucket instead
- * of `codes`), stores the job and sends its chunks to the queue. A chunk that cannot be queued
- * is counted as `error` (`dead_letter`) at once, so the job still finishes with every code counted.
+ * of `codes`), stores its plan in the bucket, then the job, and sends its chunks to the queue.
+ * Nothing of a job is lost to a planner that dies: the plan is stored before the job, a check on
+ * the fan-out is queued before the job is stored, and the fan-out notes how far it got.
  */
 export async function startJob(
   input: unknown,
   deps: PlannerDeps,
   statusUrlOf: (jobId: string) => string,
   requestId?: string,
+  remainingMs?: RemainingMs,
 ): Promise<JobAccepted> {
   const { rules } = deps
+  // One request, one job: a request retried with its id (a schedule's event, an asynchronous
+  // invocation Lambda tries again) finds its job as it was planned, whatever its manifest holds now.
+  const jobId = requestId === undefined ? randomUUID() : jobIdOf(requestId)
+  if (requestId !== undefined) {
+    const planned = await deps.store.record(jobId)
+    if (planned !== undefined) return acceptedOf(planned, statusUrlOf)
+  }
   const request = await withManifestCodes(input, deps)
   const plan = await validateDownloadRequest(request, rules.request, deps.resolveHost)
-  // One request, one job: a request retried with its id (a schedule's event, which Lambda delivers
-  // again when an asynchronous invocation fails) finds its job and queues its chunks again, which
-  // counts nothing twice, rather than starting a second job beside a half-queued first.
-  const jobId = requestId === undefined ? randomUUID() : jobIdOf(requestId)
-  const messages = chunkMessages(jobId, plan, rules.chunkSize)
-  const maxOriginRequests = Math.min(rules.workerConcurrency, messages.length) * plan.concurrency
-  const at = deps.now().toISOString()
-  await deps.store.create({
+  const { lines, offsets } = planChunks(plan, rules.chunkSize)
+  // A key of the plan's own: a planner of the same job id running at once never overwrites it.
+  const keys = planKeys(deps.planPrefix, jobId, randomUUID())
+  await deps.objects.writeLines(keys.plan, toAsync(lines), 'application/x-ndjson')
+  await deps.objects.writeText(keys.offsets, JSON.stringify(offsets), 'application/json')
+  await watchFanOut(jobId, deps)
+  const job: NewJob = {
     jobId,
     total: plan.codes.length,
     duplicates: plan.duplicates,
-    chunks: messages.length,
+    chunks: lines.length,
     prefix: plan.prefix,
-    maxOriginRequests,
-    createdAt: at,
-  })
-  const unsent = await deps.queue.send(messages)
-  const why = `the chunk could not be queued${unsent.reason === undefined ? '' : `: ${unsent.reason}`}`
-  for (const message of unsent.messages) await countChunk(jobId, deadLetterOutcome(message, why), deps)
-  return { jobId, state: 'queued', total: plan.codes.length, chunks: messages.length, maxOriginRequests, statusUrl: statusUrlOf(jobId) }
+    baseUrl: plan.baseUrl,
+    concurrency: plan.concurrency,
+    force: plan.force,
+    maxOriginRequests: Math.min(rules.workerConcurrency, lines.length) * plan.concurrency,
+    planKey: keys.plan,
+    planBytes: offsets.at(-1) ?? 0,
+    createdAt: deps.now().toISOString(),
+  }
+  await deps.store.create(job)
+  const stored = await deps.store.record(jobId)
+  if (stored === undefined) throw new JobNotFound(`job ${jobId} was stored and is gone`)
+  // A job of that id stored first (a retry racing this one) is the job: its plan, not this one.
+  if (stored.planKey === keys.plan) await sendChunks(stored, offsets, deps, remainingMs)
+  return acceptedOf(stored, statusUrlOf)
+}
+
+function acceptedOf(job: JobRecord, statusUrlOf: (jobId: string) => string): JobAccepted {
+  return { jobId: job.jobId, state: job.state, total: job.total, chunks: job.chunks, maxOriginRequests: job.maxOriginRequests, statusUrl: statusUrlOf(job.jobId) }
+}
+
+async function* toAsync(lines: readonly string[]): AsyncIterable<string> {
+  yield* lines
 }
 
 /** The request with its manifest's codes in place of `manifest`; a request without one as it is. */

@@ -1,45 +1,46 @@
-import type { ChunkMessage } from './chunks.ts'
-import type { ChunkOutcome, JobFailure, JobStatus, NewJob } from './job.ts'
+import type { JobMessage } from './messages.ts'
+import type { JobFailure, JobRecord, JobStatus, NewJob, PartOutcome, PartRecording } from './job.ts'
 
 /** Where jobs and their chunks' outcomes are kept. */
 export interface JobStore {
   /** Stores a new job; false, changing nothing, when a job of that id is stored already. */
   create(job: NewJob): Promise<boolean>
-  /** The job, or undefined when there is none (or it has expired). */
+  /** The job's status, or undefined when there is none (or it has expired): one small read. */
   get(jobId: string): Promise<JobStatus | undefined>
+  /** The job as its workers need it, or undefined when there is none. */
+  record(jobId: string): Promise<JobRecord | undefined>
   /** The most recently created jobs, newest first. */
   recent(limit: number): Promise<JobStatus[]>
-  /** Whether an outcome of the chunk is recorded already (it is then counted, or its count completes when recorded again). */
-  chunkRecorded(jobId: string, chunk: number): Promise<boolean>
-  /** Marks a job running from now, once; later calls change nothing. Throws JobNotFound for an unknown job. */
-  markRunning(jobId: string, at: string): Promise<void>
+  /** Notes that the job's chunks up to `chunksSent` are sent (never moving back), and that its fan-out is alive at `at`. */
+  fannedOut(jobId: string, chunksSent: number, at: string): Promise<void>
+  /** The recorded outcome of a chunk's part, or undefined when none is. */
+  partOf(jobId: string, chunk: number, part: number): Promise<PartOutcome | undefined>
   /**
-   * Records a chunk's outcome and counts it into its job, exactly once: the first outcome
-   * recorded for a chunk is the one counted, whatever is recorded for it later (a redelivered or
-   * duplicate message). Returns the job as it stands after; throws JobNotFound for an unknown job.
+   * Records a part's outcome and counts it into its job, at once and exactly once: the first
+   * outcome recorded for a part is the one counted, whatever is recorded for it later (a
+   * redelivered or duplicate message); a chunk the job's plan does not have changes nothing.
+   * The job's chunks done grow when a part leaves no rest. Throws JobNotFound for an unknown job.
    */
-  recordChunk(jobId: string, outcome: ChunkOutcome, at: string): Promise<JobStatus>
+  recordPart(jobId: string, outcome: PartOutcome, at: string): Promise<PartRecording>
   /** Every failure recorded for the job's chunks, a page at a time, in chunk order. */
   failuresOf(jobId: string): AsyncIterable<readonly JobFailure[]>
   /** Marks a job done with its report, once, and sets it to expire some days from now; returns the job as it stands after. */
   finish(jobId: string, reportKey: string, at: string): Promise<JobStatus>
 }
 
-/** What could not be sent, after retries, and why. */
-export interface Unsent {
-  readonly messages: readonly ChunkMessage[]
-  readonly reason?: string
+/** The queue the jobs' messages go through: chunks to the workers, and the jobs' own next steps. */
+export interface JobQueue {
+  /** Sends the messages, `delaySeconds` from now; throws when any could not be sent, after retries. */
+  send(messages: readonly JobMessage[], delaySeconds?: number): Promise<void>
 }
 
-/** The queue the chunks of jobs go through to the workers. */
-export interface ChunkQueue {
-  /** Sends the messages; resolves with those that could not be sent, after retries. */
-  send(messages: readonly ChunkMessage[]): Promise<Unsent>
-}
-
-/** Objects in the bucket the planner reads manifests from and the workers write reports to. */
+/** Objects in the bucket the planner reads manifests from and writes plans to, and the finishers write reports to. */
 export interface JobObjects {
   /** The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`. */
   readText(key: string, maxBytes: number): Promise<string | undefined>
   writeText(key: string, text: string, contentType: string): Promise<void>
+  /** The text of bytes [start, end) of the object, or undefined when there is none; throws when it is shorter than `end`. */
+  readRange(key: string, start: number, end: number): Promise<string | undefined>
+  /** Writes the object from lines (each followed by "\n"), streamed; the object appears whole or not at all. */
+  writeLines(key: string, lines: AsyncIterable<string>, contentType: string): Promise<{ bytes: number }>
 }

@@ -48,7 +48,9 @@ function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown
       request.internal.trigger = trigger
       if (!triggers.includes(trigger)) throw new ValidationError(`this function is not started by ${trigger} events`)
       const httpOrigin = isHttpApiEvent(request.event) ? originOf(request.event) : undefined
-      const eventId = isScheduledEvent(request.event) && typeof request.event.id === 'string' ? request.event.id : undefined
+      // What stays the same when Lambda tries an event again: a schedule's event id, or an
+      // invocation's request id (an asynchronous invocation is retried with its id).
+      const eventId = isScheduledEvent(request.event) && typeof request.event.id === 'string' ? request.event.id : trigger === 'direct' ? request.context.awsRequestId : undefined
       request.event = {
         input: inputOf(request.event, options),
         trigger,

@@ -1,8 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { clip } from '../../download/failures.ts'
-import type { JobFailure } from '../../jobs/job.ts'
-import type { ChunkOutcome, JobState, JobStatus } from '../../jobs/job.ts'
+import type { JobFailure, JobRecord, JobState, JobStatus, PartOutcome } from '../../jobs/job.ts'
 import { JobNotFound } from '../../jobs/errors.ts'
 import type { JobStore } from '../../jobs/ports.ts'
 
@@ -14,29 +13,34 @@ export interface JobStoreOptions {
 /** The reads of the jobs table: what the status function and the gallery do, neither ever writing. */
 export type JobReader = Pick<JobStore, 'get' | 'recent' | 'failuresOf'>
 
-// A chunk's failures live in its item: with messages cut to this, 1000 failures stay far below
+// A part's failures live in its item: with messages cut to this, 1000 failures stay far below
 // DynamoDB's 400 KB per item.
 const MAX_STORED_MESSAGE_CHARACTERS = 160
 const JOB_SORT_KEY = 'JOB'
 // The index of jobs by creation: every job item carries the same partition value.
 export const RECENT_JOBS_INDEX = 'byCreation'
 const JOB_KIND = 'job'
-// Everything of a job item but the set of counted chunks, which only the counting needs.
+// What a status shows: the job item holds nothing else of size, so its read is one unit at most.
 const STATUS_PROJECTION = 'jobId, #prefix, #total, chunks, chunksDone, #ok, not_found, #error, unchanged, #bytes, createdAt, updatedAt, startedAt, finishedAt, reportKey'
 const STATUS_NAMES = { '#prefix': 'prefix', '#total': 'total', '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' }
-const CHUNK_PREFIX = 'CHUNK#'
+const PART_PREFIX = 'CHUNK#'
+// Part items read per page of failures: 100 parts of at most 1000 bounded failures stay within
+// the 1 MB DynamoDB returns a page.
+const FAILURE_PAGE_PARTS = 25
 
 type Item = Record<string, unknown>
 
 const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: JOB_SORT_KEY })
-const chunkKey = (jobId: string, chunk: number) => ({ pk: `JOB#${jobId}`, sk: `${CHUNK_PREFIX}${String(chunk).padStart(7, '0')}` })
+// Sorted by chunk, then part: a job's failures come back in chunk order.
+const partKey = (jobId: string, chunk: number, part: number) => ({ pk: `JOB#${jobId}`, sk: `${PART_PREFIX}${String(chunk).padStart(7, '0')}#${String(part).padStart(4, '0')}` })
 
 /**
  * Jobs in one DynamoDB table (partition key `pk`, sort key `sk`): an item per job holding its
- * counters, and an item per counted chunk holding its outcome and failures. A chunk is counted
- * exactly once without transactions: its item is written only if absent (the first outcome
- * stands), and the job's counters grow with `ADD` only if the chunk's number is not yet in the
- * job's set of counted chunks, in one conditional update.
+ * counters and how far its fan-out got, and an item per counted part of a chunk holding its
+ * outcome and failures. A part is counted exactly once by one transaction: its item is written
+ * only if absent (the first outcome stands) together with its job's counters, and only while the
+ * job exists and its plan has the chunk. The job item never grows with the job: a status read is
+ * one small item, and a count rewrites about 1 KB.
  */
 export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string, { ttlDays }: JobStoreOptions): JobStore {
   const expiresAt = (at: string) => Math.floor(Date.parse(at) / 1000) + ttlDays * 86_400
@@ -50,7 +54,21 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
           new PutCommand({
             TableName: tableName,
             // A job that never finishes still expires, counted from its creation.
-            Item: { ...jobKey(job.jobId), kind: JOB_KIND, ...job, chunksDone: 0, ok: 0, not_found: 0, error: 0, unchanged: 0, bytes: 0, updatedAt: job.createdAt, expiresAt: expiresAt(job.createdAt) },
+            Item: {
+              ...jobKey(job.jobId),
+              kind: JOB_KIND,
+              ...job,
+              chunksSent: 0,
+              fanOutAt: job.createdAt,
+              chunksDone: 0,
+              ok: 0,
+              not_found: 0,
+              error: 0,
+              unchanged: 0,
+              bytes: 0,
+              updatedAt: job.createdAt,
+              expiresAt: expiresAt(job.createdAt),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )
@@ -61,71 +79,74 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
       }
     },
 
-    async chunkRecorded(jobId, chunk) {
-      const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: chunkKey(jobId, chunk), ConsistentRead: true, ProjectionExpression: 'pk' }),
-      )
-      return Item !== undefined
+    async record(jobId) {
+      const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: jobKey(jobId), ConsistentRead: true }))
+      return Item === undefined ? undefined : recordOf(Item)
     },
 
-    async markRunning(jobId, at) {
+    async fannedOut(jobId, chunksSent, at) {
       await client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :at)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
+          UpdateExpression: 'SET chunksSent = :sent, fanOutAt = :at, startedAt = if_not_exists(startedAt, :at)',
+          // Never back: a slower run of the same fan-out notes only what is further on.
+          ConditionExpression: 'attribute_exists(pk) AND chunksSent < :sent',
+          ExpressionAttributeValues: { ':sent': chunksSent, ':at': at },
         }),
       ).catch((error: unknown) => {
-        throw error instanceof ConditionalCheckFailedException ? new JobNotFound(`no job ${jobId}`, { cause: error }) : error
+        if (!(error instanceof ConditionalCheckFailedException)) throw error
       })
     },
 
-    async recordChunk(jobId, outcome, at) {
-      let counted = outcome
+    async partOf(jobId, chunk, part) {
+      const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: partKey(jobId, chunk, part), ConsistentRead: true }))
+      return Item === undefined ? undefined : partOf(Item)
+    },
+
+    async recordPart(jobId, outcome, at) {
+      const final = outcome.rest.length === 0 ? 1 : 0
       try {
         await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { ...chunkKey(jobId, outcome.chunk), ...storedOutcome(outcome), expiresAt: expiresAt(at) },
-            ConditionExpression: 'attribute_not_exists(pk)',
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: tableName,
+                  Item: { ...partKey(jobId, outcome.chunk, outcome.part), ...storedOutcome(outcome), expiresAt: expiresAt(at) },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: jobKey(jobId),
+                  UpdateExpression: 'ADD chunksDone :done, #ok :ok, not_found :notFound, #error :error, unchanged :unchanged, #bytes :bytes SET updatedAt = :at, startedAt = if_not_exists(startedAt, :at)',
+                  ConditionExpression: 'attribute_exists(pk) AND chunks > :chunk',
+                  ExpressionAttributeNames: { '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' },
+                  ExpressionAttributeValues: {
+                    ':chunk': outcome.chunk,
+                    ':done': final,
+                    ':ok': outcome.counter.ok,
+                    ':notFound': outcome.counter.not_found,
+                    ':error': outcome.counter.error,
+                    ':unchanged': outcome.unchanged,
+                    ':bytes': outcome.bytes,
+                    ':at': at,
+                  },
+                },
+              },
+            ],
           }),
         )
+        return 'counted'
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-        const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: chunkKey(jobId, outcome.chunk), ConsistentRead: true }))
-        counted = Item as unknown as ChunkOutcome
-      }
-      try {
-        const { Attributes } = await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: jobKey(jobId),
-            UpdateExpression:
-              'ADD countedChunks :chunkSet, chunksDone :one, #ok :ok, not_found :notFound, #error :error, unchanged :unchanged, #bytes :bytes SET updatedAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND NOT contains(countedChunks, :chunk)',
-            ExpressionAttributeNames: { '#ok': 'ok', '#error': 'error', '#bytes': 'bytes' },
-            ExpressionAttributeValues: {
-              ':chunkSet': new Set([outcome.chunk]),
-              ':chunk': outcome.chunk,
-              ':one': 1,
-              ':ok': counted.counter.ok,
-              ':notFound': counted.counter.not_found,
-              ':error': counted.counter.error,
-              ':unchanged': counted.unchanged,
-              ':bytes': counted.bytes,
-              ':at': at,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        return statusOf(Attributes ?? {})
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error
-        const job = await reader.get(jobId)
-        if (job === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`, { cause: error })
-        return job
+        if (!(error instanceof TransactionCanceledException)) throw error
+        const [part, job] = error.CancellationReasons ?? []
+        if (part?.Code === 'ConditionalCheckFailed') return 'counted before'
+        if (job?.Code !== 'ConditionalCheckFailed') throw error
+        if ((await reader.get(jobId)) === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`, { cause: error })
+        return 'not in plan'
       }
     },
 
@@ -187,24 +208,44 @@ export function dynamoJobReader(client: DynamoDBDocumentClient, tableName: strin
         const page = await client.send(
           new QueryCommand({
             TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunks)',
-            ExpressionAttributeValues: { ':pk': jobKey(jobId).pk, ':chunks': CHUNK_PREFIX },
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :parts)',
+            ExpressionAttributeValues: { ':pk': jobKey(jobId).pk, ':parts': PART_PREFIX },
             ProjectionExpression: 'failures',
             ConsistentRead: true,
+            Limit: FAILURE_PAGE_PARTS,
             ExclusiveStartKey: startKey,
           }),
         )
-        for (const item of page.Items ?? []) yield (item['failures'] ?? []) as JobFailure[]
+        yield (page.Items ?? []).flatMap((item) => (item['failures'] ?? []) as JobFailure[])
         startKey = page.LastEvaluatedKey
       } while (startKey !== undefined)
     },
   }
 }
 
-function storedOutcome(outcome: ChunkOutcome): ChunkOutcome {
+function storedOutcome(outcome: PartOutcome): PartOutcome {
   return {
     ...outcome,
     failures: outcome.failures.map((failure) => ({ ...failure, message: clip(failure.message, MAX_STORED_MESSAGE_CHARACTERS) })),
+  }
+}
+
+function partOf(item: Item): PartOutcome {
+  const { chunk, part, counter, unchanged, bytes, failures, rest } = item as unknown as PartOutcome
+  return { chunk, part, counter, unchanged, bytes, failures, rest }
+}
+
+function recordOf(item: Item): JobRecord {
+  return {
+    ...statusOf(item),
+    baseUrl: String(item['baseUrl']),
+    concurrency: Number(item['concurrency']),
+    force: item['force'] === true,
+    planKey: String(item['planKey']),
+    planBytes: Number(item['planBytes']),
+    maxOriginRequests: Number(item['maxOriginRequests']),
+    chunksSent: Number(item['chunksSent'] ?? 0),
+    fanOutAt: typeof item['fanOutAt'] === 'string' ? item['fanOutAt'] : null,
   }
 }
 
