@@ -174,10 +174,11 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
     async fannedOut(jobId, chunksSent, at) {
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId}`)
+      // Never back: a slower run of the same fan-out notes only what is further on.
+      if (chunksSent <= item.chunksSent) return
       crash.write('store.fannedOut', `${jobId}#${chunksSent}`, () => {
-        item.chunksSent = Math.max(item.chunksSent, chunksSent)
+        item.chunksSent = chunksSent
         item.fanOutAt = at
-        item.startedAt ??= at
       })
     },
 

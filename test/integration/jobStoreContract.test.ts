@@ -1,4 +1,4 @@
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { crashes, InjectedCrash, memoryJobStore } from '../../devkit/memoryJobPorts.ts'
 import { dynamoJobStore } from '../../lib/adapters/dynamodb/jobStore.ts'
 import { useJobServers } from '../support/localJobs.ts'
@@ -8,25 +8,21 @@ const servers = useJobServers()
 
 const dynamoStore = (client: DynamoDBDocumentClient) => dynamoJobStore(client, servers.tableName, { ttlDays: 30 })
 
-/**
- * The DynamoDB store on a client that dies at the store's second write of a chunk (the update of
- * the job's counters), before it is sent or once DynamoDB has applied it.
- */
+/** The DynamoDB store on a client that dies at the store's transaction of a part, before it is sent or once DynamoDB has applied it. */
 function crashingDynamoStore(): CrashingStore {
   let crashAt: 'before' | 'after' | undefined
   const client = {
     async send(command: Parameters<DynamoDBDocumentClient['send']>[0]) {
       const when = crashAt
-      const isCount = command instanceof UpdateCommand && (command.input.UpdateExpression ?? '').includes('countedChunks')
-      if (!isCount || when === undefined) return servers.dynamoDb.send(command)
+      if (!(command instanceof TransactWriteCommand) || when === undefined) return servers.dynamoDb.send(command)
       crashAt = undefined
       if (when === 'after') await servers.dynamoDb.send(command)
-      throw new InjectedCrash(`crashed ${when} counting the chunk`)
+      throw new InjectedCrash(`crashed ${when} recording the part`)
     },
   } as unknown as DynamoDBDocumentClient
   return {
     store: dynamoStore(client),
-    crashAtCount: (when) => {
+    crashAtPart: (when) => {
       crashAt = when
     },
   }
@@ -36,6 +32,6 @@ function crashingDynamoStore(): CrashingStore {
 // is only as good as its agreement with DynamoDB.
 describeJobStoreContract('in memory', () => memoryJobStore(), () => {
   const crash = crashes()
-  return { store: memoryJobStore(crash), crashAtCount: (when) => crash.at('store.chunkCount', when) }
+  return { store: memoryJobStore(crash), crashAtPart: (when) => crash.at('store.part', when) }
 })
 describeJobStoreContract('DynamoDB', () => dynamoStore(servers.dynamoDb), crashingDynamoStore)

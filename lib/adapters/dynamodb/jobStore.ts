@@ -89,7 +89,7 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
         new UpdateCommand({
           TableName: tableName,
           Key: jobKey(jobId),
-          UpdateExpression: 'SET chunksSent = :sent, fanOutAt = :at, startedAt = if_not_exists(startedAt, :at)',
+          UpdateExpression: 'SET chunksSent = :sent, fanOutAt = :at',
           // Never back: a slower run of the same fan-out notes only what is further on.
           ConditionExpression: 'attribute_exists(pk) AND chunksSent < :sent',
           ExpressionAttributeValues: { ':sent': chunksSent, ':at': at },
