@@ -46,7 +46,9 @@ async function jobStatus(jobId: string): Promise<JobStatus> {
 
 async function untilDone(jobId: string, timeoutMs: number): Promise<JobStatus> {
   let job: JobStatus | undefined
-  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs)
+  const t0 = Date.now()
+  const timer = setInterval(() => console.log('PROGRESS', Math.round((Date.now() - t0) / 1000), job?.chunksDone, JSON.stringify(job?.counter), stack.queues.pending()), 5000)
+  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs).finally(() => clearInterval(timer))
   return job!
 }
 
@@ -96,6 +98,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     await stack.crashAndRestart()
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
+    console.log('REPORT', (await stack.s3.getObject(String(job.reportKey)))?.body.toString())
     expect(job).toMatchObject({ chunks: 3, chunksDone: 3, counter: { ok: 250, not_found: 0, error: 0 } })
     expect(origin.requests.filter((path) => path === '/k5.jpg')).toHaveLength(2)
     expect((await stack.s3.listKeys('flags/killed/')).length).toBe(250)
