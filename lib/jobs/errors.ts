@@ -11,3 +11,6 @@ export class ObjectTooLarge extends ImgpullError {}
  * already stored are then found unchanged) or, after the queue's last try, dead-lettered.
  */
 export class ChunkIncomplete extends ImgpullError {}
+
+/** An object that ends before the range its reader asks for: the bytes are not there. */
+export class ObjectTooShort extends ImgpullError {}
