@@ -1,6 +1,7 @@
 import type { DownloadStatus } from '../lib/download/report.ts'
+import { ImgpullError } from '../lib/errors.ts'
 import type { JobMessage } from '../lib/jobs/messages.ts'
-import { JobNotFound, ObjectTooLarge } from '../lib/jobs/errors.ts'
+import { JobNotFound, ObjectTooLarge, ObjectTooShort } from '../lib/jobs/errors.ts'
 import type { JobRecord, JobState, JobStatus, NewJob, PartOutcome } from '../lib/jobs/job.ts'
 import type { JobObjects, JobQueue, JobStore } from '../lib/jobs/ports.ts'
 
@@ -311,14 +312,36 @@ export function memoryJobQueue({ refuse, crash = crashes() }: MemoryQueueOptions
   }
 }
 
-/** JobObjects in memory, with the crash points of its writes. */
+/** What a write the test chose to fail throws: S3 refused it, after its retries; nothing is stored. */
+export class InjectedWriteFailure extends ImgpullError {}
+
+/** JobObjects in memory, with the crash points of its writes, and writes that can be made to fail. */
 export interface MemoryJobObjects extends JobObjects {
   readonly objects: Map<string, { readonly text: string; readonly contentType: string }>
+  /**
+   * Fails the next `times` writes of `key` (writeText or writeLines) as S3 fails one it keeps
+   * refusing: the lines are read, then the write rejects with InjectedWriteFailure and stores
+   * nothing, not even over an object already there. Later writes succeed.
+   */
+  failWrites(key: string, times?: number): void
 }
 
 /** A bucket of text objects in memory, holding `initial` to begin with. */
 export function memoryJobObjects(initial: Record<string, string> = {}, crash: Crashes = crashes()): MemoryJobObjects {
   const objects = new Map(Object.entries(initial).map(([key, text]) => [key, { text, contentType: 'text/plain' }]))
+  const failures = new Map<string, number>()
+  // Each object's bytes, made on its first ranged read.
+  const encoded = new WeakMap<object, Buffer>()
+
+  const store = (key: string, text: string, contentType: string) => {
+    const left = failures.get(key) ?? 0
+    if (left > 0) {
+      failures.set(key, left - 1)
+      throw new InjectedWriteFailure(`writing ${key} failed`)
+    }
+    crash.write('objects.write', key, () => objects.set(key, { text, contentType }))
+  }
+
   return {
     objects,
     async readText(key, maxBytes) {
@@ -328,22 +351,32 @@ export function memoryJobObjects(initial: Record<string, string> = {}, crash: Cr
       if (bytes > maxBytes) throw new ObjectTooLarge(`${key} is ${bytes} bytes`)
       return object.text
     },
-    async writeText(key, text, contentType) {
-      crash.write('objects.write', key, () => objects.set(key, { text, contentType }))
-    },
     async readRange(key, start, end) {
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start) {
+        throw new RangeError(`a byte range needs 0 <= start < end, both integers; got [${start}, ${end})`)
+      }
       const object = objects.get(key)
       if (object === undefined) return undefined
-      const bytes = Buffer.from(object.text)
-      if (end > bytes.length) throw new RangeError(`${key} is ${bytes.length} bytes, shorter than ${end}`)
+      let bytes = encoded.get(object)
+      if (bytes === undefined) {
+        bytes = Buffer.from(object.text, 'utf8')
+        encoded.set(object, bytes)
+      }
+      if (bytes.length < end) throw new ObjectTooShort(`${key} is ${bytes.length} bytes, ending before byte ${end}`)
       return bytes.subarray(start, end).toString('utf8')
     },
+    async writeText(key, text, contentType) {
+      store(key, text, contentType)
+    },
     async writeLines(key, lines, contentType) {
-      const parts: string[] = []
-      for await (const line of lines) parts.push(`${line}\n`)
-      const text = parts.join('')
-      crash.write('objects.write', key, () => objects.set(key, { text, contentType }))
+      const written: string[] = []
+      for await (const line of lines) written.push(`${line}\n`)
+      const text = written.join('')
+      store(key, text, contentType)
       return { bytes: Buffer.byteLength(text) }
+    },
+    failWrites(key, times = 1) {
+      failures.set(key, times)
     },
   }
 }

@@ -14,3 +14,6 @@ export class ChunkIncomplete extends ImgpullError {}
 
 /** A job's plan that is not in the bucket though the job is: nothing of it can be sent. */
 export class PlanMissing extends ImgpullError {}
+
+/** An object that ends before the range its reader asks for: the bytes are not there. */
+export class ObjectTooShort extends ImgpullError {}

@@ -34,13 +34,25 @@ export interface JobQueue {
   send(messages: readonly JobMessage[], delaySeconds?: number): Promise<void>
 }
 
-/** Objects in the bucket the planner reads manifests from and writes plans to, and the finishers write reports to. */
+/**
+ * Objects in the bucket: the manifests the planner reads, the plans it stores (a JSON line per
+ * chunk, each read alone by a ranged read) and the reports written when jobs finish. An object
+ * written appears whole or not at all.
+ */
 export interface JobObjects {
   /** The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`. */
   readText(key: string, maxBytes: number): Promise<string | undefined>
-  writeText(key: string, text: string, contentType: string): Promise<void>
-  /** The text of bytes [start, end) of the object, or undefined when there is none; throws when it is shorter than `end`. */
+  /**
+   * The UTF-8 text of the object's bytes from `start` up to, not including, `end`; undefined when
+   * there is no object. Throws ObjectTooShort when the object ends before `end` (a range that is
+   * not there is no line of a plan), and a RangeError unless 0 <= start < end, both integers.
+   */
   readRange(key: string, start: number, end: number): Promise<string | undefined>
-  /** Writes the object from lines (each followed by "\n"), streamed; the object appears whole or not at all. */
+  writeText(key: string, text: string, contentType: string): Promise<void>
+  /**
+   * Writes the object from `lines`, each followed by '\n', read as it is written: memory holds a
+   * part or two (5 MiB each), not the object. No lines make an empty object. On any failure,
+   * the lines' own included, nothing is stored and what was uploaded is discarded.
+   */
   writeLines(key: string, lines: AsyncIterable<string>, contentType: string): Promise<{ bytes: number }>
 }

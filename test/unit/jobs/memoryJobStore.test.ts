@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { crashes, InjectedCrash, memoryChunkQueue, memoryJobObjects, memoryJobStore } from '../../../devkit/memoryJobPorts.ts'
+import { crashes, InjectedCrash, InjectedWriteFailure, memoryChunkQueue, memoryJobObjects, memoryJobStore } from '../../../devkit/memoryJobPorts.ts'
 import { ObjectTooLarge } from '../../../lib/jobs/errors.ts'
 import type { ChunkMessage } from '../../../lib/jobs/chunks.ts'
 import { describeJobStoreContract, outcome } from '../../support/jobStoreContract.ts'
@@ -122,5 +122,30 @@ describe('Function: memoryJobObjects', () => {
     expect(await objects.readText('manifests/a.txt', 4)).toBe('a\nb\n')
     expect(await objects.readText('manifests/none.txt', 4)).toBeUndefined()
     await expect(objects.readText('manifests/a.txt', 3)).rejects.toBeInstanceOf(ObjectTooLarge)
+  })
+
+  it('fails the chosen writes of a key, after reading their lines, storing nothing, and takes the writes after them', async () => {
+    const crash = crashes()
+    const objects = memoryJobObjects({ 'reports/j.csv': 'before\n' }, crash)
+    let read = 0
+    async function* lines() {
+      for (const line of ['code,status', 'x,error']) {
+        read += 1
+        yield line
+      }
+    }
+    objects.failWrites('reports/j.csv', 2)
+
+    await expect(objects.writeLines('reports/j.csv', lines(), 'text/csv')).rejects.toBeInstanceOf(InjectedWriteFailure)
+    await expect(objects.writeText('reports/j.csv', 'x\n', 'text/csv')).rejects.toBeInstanceOf(InjectedWriteFailure)
+    const failed = { text: objects.objects.get('reports/j.csv')?.text, writes: crash.writes.length }
+    await objects.writeText('reports/other.csv', 'other\n', 'text/csv')
+    const written = await objects.writeLines('reports/j.csv', lines(), 'text/csv')
+
+    expect(read).toBe(4)
+    expect(failed).toEqual({ text: 'before\n', writes: 0 })
+    expect(written).toEqual({ bytes: 20 })
+    expect(objects.objects.get('reports/j.csv')).toEqual({ text: 'code,status\nx,error\n', contentType: 'text/csv' })
+    expect(crash.writes.map(({ point, subject }) => `${point} ${subject}`)).toEqual(['objects.write reports/other.csv', 'objects.write reports/j.csv'])
   })
 })

@@ -8,6 +8,7 @@ const settings: StackSettings = {
   keyPrefix: 'flags/',
   manifestPrefix: 'manifests/',
   reportPrefix: 'reports/',
+  planPrefix: 'plans/',
   alarmEmail: '',
   alarmErrorRate: 0.05,
   alarmOldestChunkSeconds: 900,
