@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
 import type { JobStatus } from '../../lib/jobs/job.ts'
+import type { ChunkMessage } from '../../lib/jobs/messages.ts'
 import { startLocalStack, type LocalStack } from '../support/localStack.ts'
 import { until } from '../support/processTree.ts'
 
@@ -11,9 +12,10 @@ import { until } from '../support/processTree.ts'
 // S3, SQS and DynamoDB servers, and the pollers standing in for Lambda's event source mappings.
 // Short timeouts, so that what AWS does in minutes (a redelivery, a dead letter) takes seconds:
 // the worker may run 6 s, a message is invisible for 8 s after it is taken, and a chunk goes to
-// the dead-letter queue after 2 deliveries.
+// the dead-letter queue after 3 deliveries (a delivery lost to a worker killed with its
+// serverless-offline is one of them).
 const WORKER_TIMEOUT_S = 6
-const QUEUE = { visibilityTimeoutSeconds: 8, maxReceiveCount: 2, deadLetterVisibilityTimeoutSeconds: 8 }
+const QUEUE = { visibilityTimeoutSeconds: 8, maxReceiveCount: 3, deadLetterVisibilityTimeoutSeconds: 8 }
 const PARAMS = { workerTimeout: String(WORKER_TIMEOUT_S) }
 // A serverless-offline of its own build folder, beside the other end-to-end file's.
 const BUILD_FOLDER = '.esbuild/local-jobs-test'
@@ -46,13 +48,31 @@ async function jobStatus(jobId: string): Promise<JobStatus> {
 
 async function untilDone(jobId: string, timeoutMs: number): Promise<JobStatus> {
   let job: JobStatus | undefined
-  const t0 = Date.now()
-  const timer = setInterval(() => console.log('PROGRESS', Math.round((Date.now() - t0) / 1000), job?.chunksDone, JSON.stringify(job?.counter), stack.queues.pending()), 5000)
-  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs).finally(() => clearInterval(timer))
+  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs)
   return job!
 }
 
 const sum = (job: JobStatus) => job.counter.ok + job.counter.not_found + job.counter.error
+
+/** What must hold of every finished job: every chunk counted, every code once. */
+function expectFinished(job: JobStatus): void {
+  expect(job).toMatchObject({ state: 'done', chunksDone: job.chunks })
+  expect(sum(job)).toBe(job.total)
+}
+
+/** The message of a job's chunk as its fan-out sent it: its line of the stored plan. */
+async function chunkMessageOf(jobId: string, chunk: number): Promise<ChunkMessage> {
+  const [offsetsKey] = (await stack.s3.listKeys(`plans/${jobId}/`)).filter((key) => key.endsWith('.offsets.json'))
+  const offsets = JSON.parse((await stack.s3.getObject(String(offsetsKey)))?.body.toString() ?? '[]') as number[]
+  return { kind: 'chunk', jobId, chunk, part: 0, start: offsets[chunk] ?? 0, end: offsets[chunk + 1] ?? 0 }
+}
+
+/** Invokes the jobs function as EventBridge's schedule does, with the rule's event. */
+async function scheduled(eventId: string, detail: unknown): Promise<Record<string, unknown>> {
+  const event = { version: '0', id: eventId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail }
+  const response = await fetch(`${stack.offline.lambdaUrl}/2015-03-31/functions/imgpull-local-jobs/invocations`, { method: 'POST', body: JSON.stringify(event) })
+  return (await response.json()) as Record<string, unknown>
+}
 
 describe('Jobs over HTTP, through the local stack', () => {
   it('runs a 20 000-code job: every code counted once, one object per ok code, the origin never over maxOriginRequests', async () => {
@@ -72,7 +92,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     const job = await untilDone(String(accepted.json['jobId']), 240_000)
 
     expect(job).toMatchObject({ total: 20_000, chunks: 200, chunksDone: 200, counter: { ok: 19_760, not_found: 200, error: 40 } })
-    expect(sum(job)).toBe(20_000)
+    expectFinished(job)
     expect(origin.maxInFlight).toBeLessThanOrEqual(Number(accepted.json['maxOriginRequests']))
     expect((await stack.s3.listKeys('flags/big/')).length).toBe(19_760)
     const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
@@ -98,28 +118,67 @@ describe('Jobs over HTTP, through the local stack', () => {
     await stack.crashAndRestart()
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
-    console.log('REPORT', (await stack.s3.getObject(String(job.reportKey)))?.body.toString())
     expect(job).toMatchObject({ chunks: 3, chunksDone: 3, counter: { ok: 250, not_found: 0, error: 0 } })
+    expectFinished(job)
     expect(origin.requests.filter((path) => path === '/k5.jpg')).toHaveLength(2)
     expect((await stack.s3.listKeys('flags/killed/')).length).toBe(250)
   }, 180_000)
 
-  it('counts a chunk sent twice once', async () => {
+  it('counts a chunk sent twice once, and drops a chunk that is not in the plan', async () => {
     const codes = Array.from({ length: 150 }, (_, i) => `t${i}`)
     origin = await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(3, 300))])))
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/twice/' })
     const jobId = String(accepted.json['jobId'])
     const done = await untilDone(jobId, 60_000)
 
-    // The same chunk again, twice, as a retried SendMessageBatch could have sent it.
-    const chunk = { jobId, chunk: 0, codes: codes.slice(0, 100), baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/twice/', force: false }
-    for (let copy = 0; copy < 2; copy += 1) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: JSON.stringify(chunk) }))
+    // The same chunk again, twice, as a retried SendMessageBatch could have sent it; then chunks
+    // the plan does not have: past its end, and chunk 0 named at chunk 1's line.
+    const chunk = await chunkMessageOf(jobId, 0)
+    const second = await chunkMessageOf(jobId, 1)
+    const bodies = [chunk, chunk, { ...chunk, chunk: 2 }, { ...chunk, chunk: 99 }, { ...chunk, start: second.start, end: second.end }]
+    for (const body of bodies) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: JSON.stringify(body) }))
     await until('the copies to be run and deleted', () => stack.queues.pending() === 0, 60_000)
 
     const after = await jobStatus(jobId)
     expect(after).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 150, not_found: 0, error: 0 }, finishedAt: done.finishedAt })
+    expectFinished(after)
     // The copies were taken and deleted, but neither run nor counted: the chunk's outcome was recorded.
     expect(origin.requests.length).toBe(150)
+  }, 120_000)
+
+  it('makes one job of a schedule retried with its event id, with the plan it had though its manifest changed', async () => {
+    const codes = Array.from({ length: 120 }, (_, i) => `s${i}`)
+    origin = await startOrigin(Object.fromEntries([...codes, 'late'].map((code) => [`/${code}.jpg`, image(jpegBytes(6, 300))])))
+    const put = (body: string) => stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: 'manifests/daily.txt', Body: body }))
+    const detail = { manifest: 'manifests/daily.txt', baseUrl: origin.baseUrl, prefix: 'flags/daily/' }
+    await put(codes.join('\n'))
+
+    const first = await scheduled('schedule-retried', detail)
+    await put(['late', ...codes.slice(0, 10)].join('\n'))
+    const retried = await scheduled('schedule-retried', detail)
+    const job = await untilDone(String(first['jobId']), 60_000)
+
+    expect(retried['jobId']).toBe(first['jobId'])
+    expect(job).toMatchObject({ total: 120, chunks: 2, counter: { ok: 120, not_found: 0, error: 0 } })
+    expectFinished(job)
+    expect(origin.requests).not.toContain('/late.jpg')
+  }, 120_000)
+
+  it('counts the codes a chunk stored before the deadline cut it, and runs only the rest again', async () => {
+    const codes = Array.from({ length: 40 }, (_, i) => `c${i}`)
+    const routes: Record<string, Behaviour> = Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(7, 300))]))
+    // Slower than the worker's timeout the first time it is asked for, at once the second.
+    routes['/c7.jpg'] = (res: ServerResponse, req, hit, later) => (hit > 1 ? image(jpegBytes(7, 300))(res, req, hit, later) : stallHeaders(FOREVER_MS, image(jpegBytes(7, 300)))(res, req, hit, later))
+    origin = await startOrigin(routes)
+
+    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/cut/' })
+    const job = await untilDone(String(accepted.json['jobId']), 90_000)
+
+    expect(job).toMatchObject({ chunks: 1, counter: { ok: 40, not_found: 0, error: 0 } })
+    expectFinished(job)
+    // Every image fetched once, but the one the deadline cut: nothing stored was thrown away.
+    expect(origin.requests.filter((path) => path !== '/c7.jpg')).toHaveLength(39)
+    expect(origin.requests.filter((path) => path === '/c7.jpg')).toHaveLength(2)
   }, 120_000)
 
   it('sends a chunk that keeps failing to the dead-letter queue, counts its codes error, and finishes the job', async () => {
@@ -129,6 +188,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
     expect(job).toMatchObject({ chunks: 1, chunksDone: 1, counter: { ok: 0, not_found: 0, error: 2 } })
+    expectFinished(job)
     const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
     expect(report).toContain('stuck1,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
     // Delivered as many times as the queue allows before its dead-letter queue took it.
