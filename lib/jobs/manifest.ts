@@ -1,8 +1,47 @@
 import { ValidationError } from '../errors.ts'
+import { keyPrefixProblem } from '../download/keys.ts'
 import { codeProblem } from '../download/request.ts'
+import { ObjectTooLarge } from './errors.ts'
+import type { JobObjects } from './ports.ts'
 
 // Long enough to recognise a value, short enough that an error never echoes a whole manifest.
 const MAX_ECHOED_CHARACTERS = 40
+
+/** What a manifest is held to: where it must be, its largest size, and the most codes it may hold. */
+export interface ManifestRules {
+  /** Where manifests must be in the bucket. */
+  readonly manifestPrefix: string
+  readonly maxManifestBytes: number
+  readonly request: { readonly maxCodes: number }
+}
+
+/** The request with its manifest's codes in place of `manifest`; a request without one as it is. */
+export async function requestWithManifestCodes(
+  input: unknown,
+  { rules, objects }: { readonly rules: ManifestRules; readonly objects: JobObjects },
+): Promise<unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('manifest' in input)) return input
+  const { manifest, ...fields } = input as Record<string, unknown>
+  if ('codes' in fields) throw new ValidationError('give either codes or manifest, not both')
+  if (typeof manifest !== 'string') throw new ValidationError('manifest: must be the key of an object in the bucket')
+  const problem = manifestKeyProblem(manifest, rules.manifestPrefix)
+  if (problem !== undefined) throw new ValidationError(`manifest: ${problem}`)
+  let text: string | undefined
+  try {
+    text = await objects.readText(manifest, rules.maxManifestBytes)
+  } catch (error) {
+    if (error instanceof ObjectTooLarge) throw new ValidationError(`manifest: must be at most ${rules.maxManifestBytes} bytes`, { cause: error })
+    throw error
+  }
+  if (text === undefined) throw new ValidationError(`manifest: no object "${manifest}" in the bucket`)
+  return { ...fields, codes: parseManifest(text, rules.request.maxCodes) }
+}
+
+/** Why a key cannot be a manifest's, or undefined when it can. */
+export function manifestKeyProblem(key: string, root: string): string | undefined {
+  if (!key.startsWith(root) || key.length === root.length) return `must be a key under "${root}"`
+  return keyPrefixProblem(key)
+}
 
 /**
  * The codes of a manifest: a JSON array of strings, or one code per line (blank lines and
