@@ -39,7 +39,11 @@ export interface ChunkQueue {
 
 /** Objects in the bucket the planner reads manifests from and the workers write reports to. */
 export interface JobObjects {
-  /** The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`. */
+  /**
+   * The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`, and
+   * ObjectAccessDenied when the store refuses it (which is also how S3 answers a missing key to a
+   * role it does not let list the bucket there).
+   */
   readText(key: string, maxBytes: number): Promise<string | undefined>
   writeText(key: string, text: string, contentType: string): Promise<void>
 }

@@ -1,5 +1,5 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { ObjectTooLarge } from '../../jobs/errors.ts'
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3'
+import { ObjectAccessDenied, ObjectTooLarge } from '../../jobs/errors.ts'
 import type { JobObjects } from '../../jobs/ports.ts'
 
 /** Manifests and reports: small text objects in the images bucket, read and written whole. */
@@ -16,6 +16,7 @@ export function s3JobObjects(client: S3Client, bucket: string): JobObjects {
         return (await object.Body?.transformToString('utf-8')) ?? ''
       } catch (error) {
         if (error instanceof NoSuchKey) return undefined
+        if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) throw new ObjectAccessDenied(`${key}: ${error.name}`, { cause: error })
         throw error
       }
     },

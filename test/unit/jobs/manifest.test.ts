@@ -19,6 +19,13 @@ describe('Function: parseManifest', () => {
     expect(() => parseManifest('["cn", 7]', 10)).toThrow(new ValidationError('manifest[1]: must be a string'))
   })
 
+  it('counts repeats once against the most codes a job may hold, and keeps them for the request to merge', () => {
+    expect(parseManifest('a\nb\nA\n\nb\na\n', 2)).toEqual(['a', 'b', 'A', 'b', 'a'])
+    expect(parseManifest('["a","b","a","B"]', 2)).toEqual(['a', 'b', 'a', 'B'])
+    expect(() => parseManifest('a\nb\na\nc\n', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
+    expect(() => parseManifest('["a","a","b","c"]', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
+  })
+
   it('refuses more codes than a job may hold, an empty manifest, and a broken array', () => {
     expect(() => parseManifest('a\nb\nc\n', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
     expect(() => parseManifest('["a","b","c"]', 2)).toThrow(new ValidationError('manifest: must hold at most 2 codes'))
