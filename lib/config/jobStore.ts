@@ -19,6 +19,11 @@ export interface JobFinishingConfig extends JobTableConfig, BucketConfig {
 export const MAX_CHUNK_SIZE = 500
 export const DEFAULT_REPORT_PREFIX = 'reports/'
 export const DEFAULT_JOB_TTL_DAYS = 30
+// How long the jobs queue keeps a chunk's message (stack/storage.ts sets it: SQS's most). SQS drops
+// a message past it without moving it to the dead-letter queue, so a job may stay open until then,
+// and its items must outlive it; a day more covers the planner's sends and the dead letters' count.
+export const JOBS_QUEUE_RETENTION_DAYS = 14
+export const MIN_JOB_TTL_DAYS = JOBS_QUEUE_RETENTION_DAYS + 1
 
 /** The jobs table: JOBS_TABLE, and LOCAL_DYNAMODB_ENDPOINT on stage local. */
 export function loadJobTable(env: Env): JobTableConfig {
@@ -32,6 +37,13 @@ export function loadJobFinishing(env: Env): JobFinishingConfig {
     ...loadBucket(env),
     // Reports sit beside the images, never among them: a folder of their own.
     reportPrefix: folderPrefix(env, 'REPORT_PREFIX', DEFAULT_REPORT_PREFIX),
-    ttlDays: integerInRange(env, 'JOB_TTL_DAYS', DEFAULT_JOB_TTL_DAYS, 1, 365),
+    ttlDays: integerInRange(
+      env,
+      'JOB_TTL_DAYS',
+      DEFAULT_JOB_TTL_DAYS,
+      MIN_JOB_TTL_DAYS,
+      365,
+      `a job stays open as long as the jobs queue keeps its chunks, ${JOBS_QUEUE_RETENTION_DAYS} days, and its items must outlive it by a day`,
+    ),
   })
 }
