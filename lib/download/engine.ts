@@ -12,7 +12,7 @@ import { codeFailure, reportOf, type DownloadFailure, type DownloadObserver, typ
 import type { DownloadPlan } from './request.ts'
 import { retryDecision } from './retry.ts'
 import type { EngineSettings } from './settings.ts'
-import { listedKeysWithoutObject, storedDespiteDeadline, storedValidators } from './storedCopy.ts'
+import { listedKeysWithoutObject, storedValidators } from './storedCopy.ts'
 import { storeReadBody } from './upload.ts'
 
 export type { EngineSettings } from './settings.ts'
@@ -130,11 +130,8 @@ async function downloadCode(code: string, run: Run, slotTaken: () => void): Prom
   const { fetched, attempts } = attempted
   if (fetched.kind === 'unchanged') return { status: 'ok', unchanged: true, bytes: 0 }
   if (fetched.kind === 'streamed') return { status: 'ok', unchanged: false, bytes: fetched.bytes }
-  const failure = await storeReadBody(run.uploadSlots, ports.sink, key, fetched, signal)
-  if (failure === undefined || (failure.reason === 'deadline' && (await storedDespiteDeadline(ports.sink, key, fetched.validators, run.settings.deadlineReserveMs)))) {
-    return { status: 'ok', unchanged: false, bytes: fetched.body.length }
-  }
-  return codeFailure(code, failure, attempts)
+  const failure = await storeReadBody(run.uploadSlots, ports.sink, key, fetched, signal, run.settings.deadlineReserveMs)
+  return failure === undefined ? { status: 'ok', unchanged: false, bytes: fetched.body.length } : codeFailure(code, failure, attempts)
 }
 
 /** The attempts at one code, in the slot it holds; ends with what was fetched, or the code's failure. */
