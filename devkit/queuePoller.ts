@@ -2,8 +2,11 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/** Runs the function on one batch; resolves with the ids of the messages it reports failed, rejects if it failed whole. */
-export type BatchInvoker = (event: SQSEvent) => Promise<readonly string[]>
+/**
+ * Runs the function on one batch; resolves with the ids of the messages it reports failed, rejects
+ * if it failed whole, or once `signal` aborts (the poller stopping).
+ */
+export type BatchInvoker = (event: SQSEvent, signal: AbortSignal) => Promise<readonly string[]>
 
 /** What Lambda's event source mapping for SQS is told in the template, for one queue. */
 export interface QueuePollerOptions {
@@ -23,6 +26,10 @@ export interface QueuePollerOptions {
 export interface QueuePoller {
   /** Invocations made so far, and the most that ran at once. */
   readonly stats: { readonly invocations: number; readonly maxConcurrent: number }
+  /**
+   * Stops receiving and gives up the invocations in flight, their messages left to the queue: a
+   * chunk cut short is delivered again after its visibility timeout, as on AWS when a worker dies.
+   */
   stop(): Promise<void>
 }
 
@@ -47,8 +54,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     stats.invocations += 1
     let failed: ReadonlySet<string>
     try {
-      failed = new Set(await invoke({ Records: messages.map((message) => recordOf(message, options)) }))
+      failed = new Set(await invoke({ Records: messages.map((message) => recordOf(message, options)) }, stopping.signal))
     } catch (error) {
+      if (stopping.signal.aborted) return
       options.onError?.(error)
       failed = new Set(messages.map((message) => message.MessageId ?? ''))
     }
@@ -133,12 +141,12 @@ function recordOf(message: Message, { queueArn }: QueuePollerOptions): SQSRecord
  * name, `imgpull-local-worker`) and reads its partial batch response.
  */
 export function offlineInvoker(lambdaUrl: string, functionName: string, timeoutMs: number): BatchInvoker {
-  return async (event) => {
+  return async (event, signal) => {
     const response = await fetch(`${lambdaUrl}/2015-03-31/functions/${functionName}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(event),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     })
     const text = await response.text()
     if (!response.ok || response.headers.has('x-amz-function-error')) throw new Error(`${functionName} failed: ${text.slice(0, 500)}`)

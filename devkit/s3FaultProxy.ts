@@ -6,6 +6,11 @@ export type S3Fault =
   | { readonly kind: 'pass' }
   /** Forwards the request after a delay. */
   | { readonly kind: 'delay'; readonly ms: number }
+  /**
+   * Forwards the request at once and holds S3's answer for `ms`: a request S3 has carried out, whose
+   * answer its client may have given up on by the time it comes.
+   */
+  | { readonly kind: 'answerLate'; readonly ms: number }
   /** Reads the request and never answers. */
   | { readonly kind: 'stall' }
   /**
@@ -49,14 +54,27 @@ export async function startS3FaultProxy(
   const requests: ProxiedRequest[] = []
   const timers = new Set<NodeJS.Timeout>()
 
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const later = (ms: number, then: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      then()
+    }, ms)
+    timers.add(timer)
+  }
+
+  const forward = (req: IncomingMessage, res: ServerResponse, holdAnswerMs = 0) => {
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        // An S3 whose clock is off says so in the Date of every answer.
-        const date = clockOffsetMs === 0 ? {} : { date: new Date(Date.now() + clockOffsetMs).toUTCString() }
-        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...date })
-        answer.pipe(res)
+        const relay = () => {
+          if (res.destroyed) return void answer.resume()
+          // An S3 whose clock is off says so in the Date of every answer.
+          const date = clockOffsetMs === 0 ? {} : { date: new Date(Date.now() + clockOffsetMs).toUTCString() }
+          res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...date })
+          answer.pipe(res)
+        }
+        if (holdAnswerMs === 0) relay()
+        else later(holdAnswerMs, relay)
       },
     )
     upstream.on('error', () => res.destroy())
@@ -69,14 +87,8 @@ export async function startS3FaultProxy(
     const fault = decide(method, url, requests.length, req.headers)
     requests.push({ method, url, headers: req.headers, fault: fault.kind })
     if (fault.kind === 'pass') return forward(req, res)
-    if (fault.kind === 'delay') {
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        forward(req, res)
-      }, fault.ms)
-      timers.add(timer)
-      return
-    }
+    if (fault.kind === 'answerLate') return forward(req, res, fault.ms)
+    if (fault.kind === 'delay') return later(fault.ms, () => forward(req, res))
     req.resume()
     if (fault.kind === 'stall') return
     req.on('end', () => {

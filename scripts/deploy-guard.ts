@@ -1,12 +1,14 @@
 // A Serverless Framework plugin (listed in serverless.yml) that checks what an operator types
 // before a stage is packaged or deployed: stage local never leaves this machine, an enabled
-// schedule always carries a job of the operator's, never placeholder data, and the gallery never
-// goes out without its authorizer. What follows from other values (queue visibility, alarm
+// schedule always carries a job of the operator's, never placeholder data, the gallery never
+// goes out without its authorizer, and the worker concurrency is one Lambda takes. What follows from other values (queue visibility, alarm
 // thresholds) is derived by stack/, not checked.
 
 /** The part of the Serverless Framework a plugin sees that this one reads. */
 interface ServerlessInstance {
-  readonly processedInput: { readonly commands: readonly string[] }
+  readonly processedInput: { readonly commands: readonly string[]; readonly options: { readonly stage?: unknown; readonly param?: readonly string[] } }
+  /** serverless.yml as read, its variables not yet resolved when plugins are made. */
+  readonly configurationInput?: { readonly params?: Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>> }
   readonly service: {
     readonly provider: {
       readonly stage: string
@@ -64,6 +66,34 @@ export function scheduleProblem(functionName: string, schedule: ScheduleEvent): 
   return undefined
 }
 
+// Lambda takes an SQS event source's maximum concurrency from 2 to 1000, and refuses the deploy otherwise.
+const MIN_QUEUE_CONCURRENCY = 2
+const MAX_QUEUE_CONCURRENCY = 1000
+
+/**
+ * Why a worker concurrency may not be shipped, or undefined: it is the maximum concurrency of the
+ * worker's SQS event source. A value still holding a variable is left to the framework's own check.
+ */
+export function workerConcurrencyProblem(value: unknown): string | undefined {
+  if (value === undefined || (typeof value === 'string' && value.includes('${'))) return undefined
+  const concurrency = Number(value)
+  if (Number.isInteger(concurrency) && concurrency >= MIN_QUEUE_CONCURRENCY && concurrency <= MAX_QUEUE_CONCURRENCY) return undefined
+  return (
+    `param workerConcurrency must be an integer from ${MIN_QUEUE_CONCURRENCY} to ${MAX_QUEUE_CONCURRENCY}, got ${JSON.stringify(value)}: ` +
+    "it is the maximum concurrency of the worker's SQS event source, which Lambda takes from 2 to 1000 (and refuses the deploy otherwise)"
+  )
+}
+
+/**
+ * A param's value for a stage as the framework resolves it, before it has: the last --param of that
+ * name, else the stage's own, else the default's.
+ */
+export function paramOf(name: string, stage: string, cliParams: readonly string[], params: Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>): unknown {
+  const given = cliParams.filter((item) => item.startsWith(`${name}=`)).at(-1)
+  if (given !== undefined) return given.slice(name.length + 1).trimEnd()
+  return params[stage]?.[name] ?? params['default']?.[name]
+}
+
 /**
  * Why the gallery's routes may not be shipped, or undefined: the bucket is private, so a route
  * under /gallery must have an authorizer, and a JWT authorizer needs its issuer and audience.
@@ -90,10 +120,19 @@ export default class DeployGuard {
     const refuse = (message: string) => {
       throw new serverless.classes.Error(message)
     }
+    const shipping = SHIPPING_COMMANDS.has(serverless.processedInput.commands[0] ?? '')
+    // The framework checks the resolved serverless.yml against its schema before any hook, and would
+    // refuse a worker concurrency of 1 without naming the param: it is checked here, as the plugin is made.
+    if (shipping) {
+      const { options } = serverless.processedInput
+      const stage = typeof options.stage === 'string' ? options.stage : serverless.service.provider.stage
+      const problem = workerConcurrencyProblem(paramOf('workerConcurrency', stage, options.param ?? [], serverless.configurationInput?.params ?? {}))
+      if (problem !== undefined) refuse(problem)
+    }
     this.hooks = {
       // The first step of every command, before anything is built or sent.
       initialize: () => {
-        if (!SHIPPING_COMMANDS.has(serverless.processedInput.commands[0] ?? '')) return
+        if (!shipping) return
         const problem = stageProblem(serverless.service.provider.stage)
         if (problem !== undefined) refuse(problem)
         const { functions, provider } = serverless.service

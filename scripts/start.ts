@@ -17,8 +17,9 @@ import { localJobsSettings } from '../devkit/serverlessConfig.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const serverlessBin = fileURLToPath(new URL('../node_modules/serverless/bin/serverless.js', import.meta.url))
-// serverless-offline's own time to close its servers; past it the whole group is killed.
-const OFFLINE_STOP_MS = 4000
+// serverless-offline's own time to close its servers; past it the whole group is killed, so a stop
+// ends within a few seconds even while a worker runs a chunk (which the queue delivers again).
+const OFFLINE_STOP_MS = 2500
 
 const env = process.env
 const s3Port: NamedPort = { port: Number(env['IMGPULL_LOCAL_S3_PORT'] ?? LOCAL_S3.port), what: 'local S3' }
@@ -91,17 +92,24 @@ const pollers: QueuePoller[] = startJobPollers({ sqs, queues, settings, lambdaUr
 
 async function stopAll(signal: NodeJS.Signals): Promise<number> {
   stopping = true
-  // The pollers first: an invocation in flight finishes, and its messages are deleted or left as it says.
+  // The pollers first, giving up the invocations in flight: their messages stay in the queue, and
+  // a chunk cut short is delivered again, as on AWS when a worker is stopped.
   await Promise.all(pollers.map((poller) => poller.stop()))
   signalGroup(offline, signal)
   const stopped = await Promise.race([exited(offline).then(() => true), sleep(OFFLINE_STOP_MS, false)])
-  if (!stopped) signalGroup(offline, 'SIGKILL')
+  if (!stopped) {
+    signalGroup(offline, 'SIGKILL')
+    await exited(offline)
+  }
   sqs.destroy()
   await closeServers()
   return 0
 }
 
 onStopSignal(stopAll)
+// However this process ends (a stop cut short by its grace time included), serverless-offline's
+// group, started detached, must not outlive it holding the ports.
+process.on('exit', () => signalGroup(offline, 'SIGKILL'))
 
 // serverless-offline ending on its own (a failed start) takes the local servers with it.
 offline.on('exit', (code) => {

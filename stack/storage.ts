@@ -91,13 +91,15 @@ export function dataResources(): Resources {
 // AWS's advice for a queue feeding a Lambda function: a visibility timeout of at least six times
 // the function's timeout, so a message is not delivered again while a worker may still hold it.
 export const VISIBILITY_PER_TIMEOUT = 6
-const FOUR_DAYS = 345_600
+// SQS's longest retention. Past it SQS drops a message without moving it to the dead-letter queue,
+// so the jobs queue keeps its chunks this long, and a job's items (JOB_TTL_DAYS, at least a day
+// more: lib/config/jobStore.ts) outlive them.
 const FOURTEEN_DAYS = 1_209_600
 
 /**
  * The jobs queue (a chunk per message; one delivered maxReceiveCount times goes to the dead-letter
  * queue, where its codes are counted error, so a job always finishes), its dead-letter queue, and
- * the queue that keeps the scheduled runs that failed all their tries, 14 days.
+ * the queue that keeps the scheduled runs that failed all their tries, each 14 days.
  */
 export function queueResources({ visibility, maxReceiveCount }: QueueSettings): Resources {
   const visibilityOf = (queue: string) => (visibility[queue] === undefined ? {} : { VisibilityTimeout: visibility[queue] })
@@ -106,7 +108,7 @@ export function queueResources({ visibility, maxReceiveCount }: QueueSettings): 
       Type: 'AWS::SQS::Queue',
       Properties: {
         ...visibilityOf('JobsQueue'),
-        MessageRetentionPeriod: FOUR_DAYS,
+        MessageRetentionPeriod: FOURTEEN_DAYS,
         SqsManagedSseEnabled: true,
         RedrivePolicy: { deadLetterTargetArn: getAtt('JobsDeadLetterQueue', 'Arn'), maxReceiveCount },
       },

@@ -24,13 +24,16 @@ export function requiredString(env: Env, name: string): string {
   return value
 }
 
-/** An integer variable within [min, max], or the fallback when unset; ConfigError otherwise. */
-export function integerInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
+/**
+ * An integer variable within [min, max], or the fallback when unset; ConfigError otherwise, saying
+ * `why` the bounds are what they are when one is given.
+ */
+export function integerInRange(env: Env, name: string, fallback: number, min: number, max: number, why?: string): number {
   const raw = present(env, name)
   if (raw === undefined) return fallback
   const value = Number(raw)
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`)
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}${why === undefined ? '' : ` (${why})`}, got "${raw}"`)
   }
   return value
 }

@@ -31,6 +31,11 @@ export const DEFAULT_JOB_TTL_DAYS = 30
 export const DEFAULT_FAN_OUT_CHECK_SECONDS = 60
 // SQS delays a message at most 15 minutes.
 const MAX_FAN_OUT_CHECK_SECONDS = 900
+// How long the jobs queue keeps a chunk's message (stack/storage.ts sets it: SQS's most). SQS drops
+// a message past it without moving it to the dead-letter queue, so a job may stay open until then,
+// and its items must outlive it; a day more covers the planner's sends and the dead letters' count.
+export const JOBS_QUEUE_RETENTION_DAYS = 14
+export const MIN_JOB_TTL_DAYS = JOBS_QUEUE_RETENTION_DAYS + 1
 
 /** The jobs table: JOBS_TABLE, and LOCAL_DYNAMODB_ENDPOINT on stage local. */
 export function loadJobTable(env: Env): JobTableConfig {
@@ -44,9 +49,16 @@ export function loadJobSteps(env: Env): JobStepsConfig {
     ...loadBucket(env),
     // Reports sit beside the images, never among them: a folder of their own.
     reportPrefix: folderPrefix(env, 'REPORT_PREFIX', DEFAULT_REPORT_PREFIX),
-    ttlDays: integerInRange(env, 'JOB_TTL_DAYS', DEFAULT_JOB_TTL_DAYS, 1, 365),
     queueUrl: requiredString(env, 'JOBS_QUEUE_URL'),
     localSqsEndpoint: optionalHttpUrl(env, 'LOCAL_SQS_ENDPOINT'),
     fanOutCheckSeconds: integerInRange(env, 'FAN_OUT_CHECK_SECONDS', DEFAULT_FAN_OUT_CHECK_SECONDS, 1, MAX_FAN_OUT_CHECK_SECONDS),
+    ttlDays: integerInRange(
+      env,
+      'JOB_TTL_DAYS',
+      DEFAULT_JOB_TTL_DAYS,
+      MIN_JOB_TTL_DAYS,
+      365,
+      `a job stays open as long as the jobs queue keeps its chunks, ${JOBS_QUEUE_RETENTION_DAYS} days, and its items must outlive it by a day`,
+    ),
   })
 }

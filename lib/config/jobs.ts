@@ -1,3 +1,4 @@
+import { MAX_CODE_LENGTH } from '../download/request.ts'
 import type { JobRules } from '../jobs/planner.ts'
 import { loadRequestRules } from './download.ts'
 import { ConfigError, folderPrefix, integerInRange, type Env } from './env.ts'
@@ -18,12 +19,24 @@ export const DEFAULT_CHUNK_SIZE = 100
 // every chunk counted: this many keeps it near 40 KB, far below DynamoDB's 400 KB per item.
 export const MAX_CHUNKS_PER_JOB = 10_000
 export const DEFAULT_WORKER_CONCURRENCY = 10
+// The worker's SQS event source takes a maximum concurrency of 2 to 1000: Lambda refuses any other.
+export const MIN_WORKER_CONCURRENCY = 2
+export const MAX_WORKER_CONCURRENCY = 1000
 export const DEFAULT_MANIFEST_PREFIX = 'manifests/'
 export const DEFAULT_PLAN_PREFIX = 'plans/'
 // Lambda takes at most 6 MB of request; 100 000 codes of 20 characters are 2.3 MB of JSON.
 export const DEFAULT_JOBS_MAX_BODY_BYTES = 6 * 1000 * 1000 - 64 * 1024
-// 100 000 codes of the longest length, one per line.
-const MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+// The most a code takes in a manifest: the longest code, quoted, a comma, a CRLF and two spaces of
+// indentation (a pretty-printed JSON array; a line of a text manifest takes less).
+const MANIFEST_BYTES_PER_CODE = MAX_CODE_LENGTH + 7
+
+/**
+ * The largest manifest read: MAX_JOB_CODES codes of the longest length, and a quarter more for blank
+ * lines, spaces and repeats, i.e. MAX_JOB_CODES × (128 + 7) × 1.25 bytes (16.9 MB for 100 000 codes).
+ */
+export function maxManifestBytes(maxJobCodes: number): number {
+  return Math.ceil(maxJobCodes * MANIFEST_BYTES_PER_CODE * 1.25)
+}
 
 /** Reads and validates the jobs function's environment; throws ConfigError naming the variable. */
 export function loadJobsConfig(env: Env = process.env): JobsConfig {
@@ -42,9 +55,16 @@ export function loadJobsConfig(env: Env = process.env): JobsConfig {
       request: loadRequestRules(env, maxJobCodes),
       // Manifests sit beside the images, never among them: a folder of their own.
       manifestPrefix: folderPrefix(env, 'MANIFEST_PREFIX', DEFAULT_MANIFEST_PREFIX),
-      maxManifestBytes: MAX_MANIFEST_BYTES,
+      maxManifestBytes: maxManifestBytes(maxJobCodes),
       chunkSize,
-      workerConcurrency: integerInRange(env, 'WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 1, 1000),
+      workerConcurrency: integerInRange(
+        env,
+        'WORKER_CONCURRENCY',
+        DEFAULT_WORKER_CONCURRENCY,
+        MIN_WORKER_CONCURRENCY,
+        MAX_WORKER_CONCURRENCY,
+        "the maximum concurrency of the worker's SQS event source, which Lambda takes from 2 to 1000",
+      ),
     }),
   })
 }

@@ -9,6 +9,7 @@ import { imageRequest } from './imageRequest.ts'
 import { originValidators, type ImageSource, type ObjectSink, type OriginResponse, type OriginValidators } from './ports.ts'
 import { readHead, streamedBody, wholeBody, type ReadBody } from './readOrStream.ts'
 import type { EngineSettings } from './settings.ts'
+import { storedDespiteDeadline } from './storedCopy.ts'
 import { storeStreamed } from './upload.ts'
 
 /** What an attempt works with, of its run. */
@@ -122,7 +123,13 @@ class Attempt {
     this.clock.stop()
     this.run.admissions.noteNeed(settings.maxStreamedBytes)
     const object = { key: this.key, body: streamedBody(head, chunks), contentType: image.contentType, validators: served }
-    await storeStreamed(ports.sink, object, image, deadline.signal)
+    try {
+      await storeStreamed(ports.sink, object, image, deadline.signal)
+    } catch (error) {
+      // A multipart upload completes only once its body has ended: only then may the deadline have cut off no more than its answer.
+      const ended = object.body.readableEnded
+      if (!deadline.signal.aborted || !ended || !(await storedDespiteDeadline(ports.sink, this.key, served, settings.deadlineReserveMs))) throw error
+    }
     return { kind: 'streamed', bytes: image.bytesRead() }
   }
 

@@ -130,7 +130,7 @@ async function downloadCode(code: string, run: Run, slotTaken: () => void): Prom
   const { fetched, attempts } = attempted
   if (fetched.kind === 'unchanged') return { status: 'ok', unchanged: true, bytes: 0 }
   if (fetched.kind === 'streamed') return { status: 'ok', unchanged: false, bytes: fetched.bytes }
-  const failure = await storeReadBody(run.uploadSlots, ports.sink, key, fetched, signal)
+  const failure = await storeReadBody(run.uploadSlots, ports.sink, key, fetched, signal, run.settings.deadlineReserveMs)
   return failure === undefined ? { status: 'ok', unchanged: false, bytes: fetched.body.length } : codeFailure(code, failure, attempts)
 }
 

@@ -6,7 +6,8 @@ import { distinctCodes, keyPrefixProblem } from './keys.ts'
 
 export const DEFAULT_MAX_CODES = 1000
 export const MAX_CONCURRENCY = 128
-const MAX_CODE_LENGTH = 128
+/** The longest code: it becomes a key and a URL path segment. */
+export const MAX_CODE_LENGTH = 128
 const MAX_URL_LENGTH = 2048
 
 /** A validated download request: what to fetch, from where, how many at once, and under which key prefix. */
@@ -61,36 +62,32 @@ export function codeProblem(code: unknown): string | undefined {
 
 const concurrencyRange = { error: `must be an integer from 1 to ${MAX_CONCURRENCY}` }
 
-function requestSchema(maxCodes: number) {
-  return z.strictObject(
-    {
-      codes: z.optional(
-        z.array(codeSchema, { error: 'must be an array of strings' }).check(
-          z.minLength(1, { error: 'must not be empty' }),
-          z.maxLength(maxCodes, { error: `must hold at most ${maxCodes} codes` }),
-        ),
-      ),
-      baseUrl: z.optional(
-        z
-          .string({ error: 'must be a string' })
-          .check(z.maxLength(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })),
-      ),
-      concurrency: z.optional(
-        z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
-      ),
-      prefix: z.optional(z.string({ error: 'must be a string' })),
-      force: z.optional(z.boolean({ error: 'must be true or false' })),
-    },
-    { error: 'request must be a JSON object' },
-  )
-}
+const requestSchema = z.strictObject(
+  {
+    codes: z.optional(
+      // The most codes is counted once repeats are merged (below): a repeat costs no download.
+      z.array(codeSchema, { error: 'must be an array of strings' }).check(z.minLength(1, { error: 'must not be empty' })),
+    ),
+    baseUrl: z.optional(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.maxLength(MAX_URL_LENGTH, { error: `must be at most ${MAX_URL_LENGTH} characters` })),
+    ),
+    concurrency: z.optional(
+      z.int(concurrencyRange).check(z.minimum(1, concurrencyRange), z.maximum(MAX_CONCURRENCY, concurrencyRange)),
+    ),
+    prefix: z.optional(z.string({ error: 'must be a string' })),
+    force: z.optional(z.boolean({ error: 'must be true or false' })),
+  },
+  { error: 'request must be a JSON object' },
+)
 
 /**
  * Validates a download request (HTTP body, schedule input or direct-invoke event) and fills in
  * the defaults. Throws ValidationError naming the offending field.
  */
 export function parseDownloadRequest(input: unknown, rules: RequestRules): DownloadPlan {
-  const parsed = requestSchema(rules.maxCodes).safeParse(input ?? {})
+  const parsed = requestSchema.safeParse(input ?? {})
   if (!parsed.success) throw new ValidationError(describeIssue(parsed.error.issues[0], input))
   const request = parsed.data
 
@@ -103,6 +100,7 @@ export function parseDownloadRequest(input: unknown, rules: RequestRules): Downl
   if (prefixProblem !== undefined) throw new ValidationError(`prefix: ${prefixProblem}`)
 
   const { codes, duplicates } = distinctCodes(request.codes ?? rules.codes)
+  if (codes.length > rules.maxCodes) throw new ValidationError(`codes: must hold at most ${rules.maxCodes} codes`)
   return {
     codes,
     duplicates,

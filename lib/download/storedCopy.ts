@@ -34,3 +34,21 @@ function lookUpValidators(sink: ObjectSink, key: string, signal: AbortSignal): P
   signal.throwIfAborted()
   return sink.validatorsOf(key, signal)
 }
+
+/**
+ * Whether an upload the deadline cut short was stored all the same: its request may have reached
+ * the store before the abort, which then only lost the answer, and its code must count `ok`, not
+ * `deadline`. The key holding an object of the very version it was storing (the same origin
+ * validators) says so; an image served without validators cannot be told apart, and is not.
+ * Asked with a signal of its own, the run's having fired, for half the time kept back to answer.
+ */
+export async function storedDespiteDeadline(sink: ObjectSink, key: string, served: OriginValidators, reserveMs: number): Promise<boolean> {
+  const withinMs = reserveMs / 2
+  if ((served.etag === undefined && served.lastModified === undefined) || withinMs <= 0) return false
+  try {
+    const stored = await sink.validatorsOf(key, AbortSignal.timeout(withinMs))
+    return stored !== undefined && stored.etag === served.etag && stored.lastModified === served.lastModified
+  } catch {
+    return false
+  }
+}

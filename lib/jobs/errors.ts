@@ -6,6 +6,9 @@ export class JobNotFound extends ImgpullError {}
 /** An object larger than its reader accepts. */
 export class ObjectTooLarge extends ImgpullError {}
 
+/** An object the store refuses to hand over (S3's 403): on AWS, also a missing key to a role that may not list it. */
+export class ObjectAccessDenied extends ImgpullError {}
+
 /**
  * A part of a chunk the deadline cut before it finished any code: not counted, so that its
  * message is delivered again or, after the queue's last try, dead-lettered.

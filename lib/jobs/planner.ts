@@ -1,14 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { ValidationError } from '../errors.ts'
 import { validateDownloadRequest } from '../download/downloadRequest.ts'
-import { keyPrefixProblem } from '../download/keys.ts'
 import type { RequestRules } from '../download/request.ts'
 import type { ResolveHost } from '../security/originPolicy.ts'
 import { sendChunks, watchFanOut, type RemainingMs } from './fanOut.ts'
 import type { JobSteps } from './finish.ts'
 import type { JobRecord, JobState, NewJob } from './job.ts'
-import { parseManifest } from './manifest.ts'
-import { JobNotFound, ObjectTooLarge } from './errors.ts'
+import { requestWithManifestCodes } from './manifest.ts'
+import { JobNotFound } from './errors.ts'
 import { planChunks, planKeys } from './plan.ts'
 
 /** What a job request is held to, besides what any download request is. */
@@ -63,7 +61,7 @@ export async function startJob(
     const planned = await deps.store.record(jobId)
     if (planned !== undefined) return acceptedOf(planned, statusUrlOf)
   }
-  const request = await withManifestCodes(input, deps)
+  const request = await requestWithManifestCodes(input, deps)
   const plan = await validateDownloadRequest(request, rules.request, deps.resolveHost)
   const { lines, offsets } = planChunks(plan, rules.chunkSize)
   // A key of the plan's own: a planner of the same job id running at once never overwrites it.
@@ -101,33 +99,9 @@ async function* toAsync(lines: readonly string[]): AsyncIterable<string> {
   yield* lines
 }
 
-/** The request with its manifest's codes in place of `manifest`; a request without one as it is. */
-async function withManifestCodes(input: unknown, { rules, objects }: PlannerDeps): Promise<unknown> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('manifest' in input)) return input
-  const { manifest, ...fields } = input as Record<string, unknown>
-  if ('codes' in fields) throw new ValidationError('give either codes or manifest, not both')
-  if (typeof manifest !== 'string') throw new ValidationError('manifest: must be the key of an object in the bucket')
-  const problem = manifestKeyProblem(manifest, rules.manifestPrefix)
-  if (problem !== undefined) throw new ValidationError(`manifest: ${problem}`)
-  let text: string | undefined
-  try {
-    text = await objects.readText(manifest, rules.maxManifestBytes)
-  } catch (error) {
-    if (error instanceof ObjectTooLarge) throw new ValidationError(`manifest: must be at most ${rules.maxManifestBytes} bytes`, { cause: error })
-    throw error
-  }
-  if (text === undefined) throw new ValidationError(`manifest: no object "${manifest}" in the bucket`)
-  return { ...fields, codes: parseManifest(text, rules.request.maxCodes) }
-}
-
 /** A UUID (version 5 layout) made from a request's id: the same id, the same job. */
 function jobIdOf(requestId: string): string {
   const hex = createHash('sha256').update(`imgpull-job:${requestId}`).digest('hex')
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
-}
-
-function manifestKeyProblem(key: string, root: string): string | undefined {
-  if (!key.startsWith(root) || key.length === root.length) return `must be a key under "${root}"`
-  return keyPrefixProblem(key)
 }

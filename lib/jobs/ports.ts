@@ -40,7 +40,11 @@ export interface JobQueue {
  * written appears whole or not at all.
  */
 export interface JobObjects {
-  /** The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`. */
+  /**
+   * The object's text, or undefined when there is none; throws ObjectTooLarge past `maxBytes`, and
+   * ObjectAccessDenied when the store refuses it (which is also how S3 answers a missing key to a
+   * role it does not let list the bucket there).
+   */
   readText(key: string, maxBytes: number): Promise<string | undefined>
   /**
    * The UTF-8 text of the object's bytes from `start` up to, not including, `end`; undefined when

@@ -32,6 +32,16 @@ describe.concurrent('stage local never leaves this machine', () => {
     expect(`${stdout}${stderr}`).toContain('param scheduleRequest must be a JSON object')
   })
 
+  it.each([
+    ['given on the command line', ['--param=workerConcurrency=1']],
+    ['given twice, the last one counting', ['--param=workerConcurrency=2', '--param=workerConcurrency=1']],
+  ])('refuses a worker concurrency of 1, %s, naming the param, before the framework\'s own check', async (_, params) => {
+    const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', ...params], { buildFolder: BUILD_FOLDER })
+    expect(code).not.toBe(0)
+    expect(`${stdout}${stderr}`).toContain('param workerConcurrency must be an integer from 2 to 1000, got "1"')
+    expect(`${stdout}${stderr}`).not.toMatch(/Bundling|Service packaged/i)
+  })
+
   it('refuses to ship the gallery open on a deployed stage', async () => {
     const { code, stdout, stderr } = await runServerless(['package', '--stage', 'dev', '--param=galleryAccess=open'], { buildFolder: BUILD_FOLDER })
     expect(code).not.toBe(0)

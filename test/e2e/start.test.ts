@@ -6,7 +6,7 @@ import { setTimeout } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { image, jpegBytes, startOrigin } from '../../devkit/originFixture.ts'
+import { image, jpegBytes, stallHeaders, startOrigin } from '../../devkit/originFixture.ts'
 import { createS3Client } from '../../lib/adapters/s3/client.ts'
 import { firstPortInUse } from '../../devkit/processes.ts'
 import { commandLine, descendants, isRunning, rssMiB, runNpm, until, type NpmRun } from '../support/processTree.ts'
@@ -137,14 +137,29 @@ describe('npm start', () => {
     ])
   })
 
-  it('stops the local S3, SQS and DynamoDB, serverless-offline and esbuild on a SIGTERM to npm alone', async () => {
-    const below = descendants(started.child.pid!)
-    expect(below.map(commandLine)).toEqual(
-      expect.arrayContaining([expect.stringContaining('scripts/start.ts'), expect.stringContaining('offline start'), expect.stringContaining('esbuild')]),
-    )
-    started.child.kill('SIGTERM')
-    expect(await started.exit).toBe(0)
-    await until('every process below npm to end', () => below.every((pid) => !isRunning(pid)), 10_000)
+  it('stops the local S3, SQS and DynamoDB, serverless-offline and esbuild on a SIGTERM to npm alone, even with a worker mid-chunk', async () => {
+    // An origin that answers nothing for a minute: the worker that takes the job's chunk is still
+    // running it when the SIGTERM comes, and the stop must not wait for it.
+    const slow = await startOrigin({ '/slow0.jpg': stallHeaders(60_000, image(flag)), '/slow1.jpg': stallHeaders(60_000, image(flag)) })
+    try {
+      const response = await fetch(`http://127.0.0.1:${ports.http}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ codes: ['slow0', 'slow1'], baseUrl: slow.baseUrl, prefix: 'flags/stopped-job/' }),
+      })
+      expect(response.status).toBe(202)
+      await until('a worker to be running the chunk', () => slow.requests.length > 0, 60_000)
+
+      const below = descendants(started.child.pid!)
+      expect(below.map(commandLine)).toEqual(
+        expect.arrayContaining([expect.stringContaining('scripts/start.ts'), expect.stringContaining('offline start'), expect.stringContaining('esbuild')]),
+      )
+      started.child.kill('SIGTERM')
+      await until('npm and every process below it to end', () => started.child.exitCode !== null && below.every((pid) => !isRunning(pid)), 10_000)
+      expect(await started.exit).toBe(0)
+    } finally {
+      await slow.close()
+    }
     expect(await firstPortInUse([
       { port: ports.s3, what: 'local S3' },
       { port: ports.sqs, what: 'local SQS' },

@@ -13,9 +13,10 @@ function functionClock(budgetMs: number): () => number {
   return () => end - performance.now()
 }
 
-async function originOf(codes: readonly string[], size = 2048): Promise<{ origin: OriginFixture; bytes: Map<string, Buffer> }> {
+async function originOf(codes: readonly string[], size = 2048, { withEtags = false } = {}): Promise<{ origin: OriginFixture; bytes: Map<string, Buffer> }> {
   const bytes = new Map(codes.map((code, i) => [code, jpegBytes(i, size)]))
-  const origin = servers.track(await startOrigin(Object.fromEntries([...bytes].map(([code, body]) => [`/${code}.jpg`, image(body)]))))
+  const served = (code: string, body: Buffer) => image(body, withEtags ? { etag: `"${code}-v1"` } : {})
+  const origin = servers.track(await startOrigin(Object.fromEntries([...bytes].map(([code, body]) => [`/${code}.jpg`, served(code, body)]))))
   return { origin, bytes }
 }
 
@@ -84,6 +85,30 @@ describe('S3 that stalls, slows or fails', () => {
     expect(new Set(result.failures.map((failure) => failure.reason))).toEqual(new Set(['deadline']))
     expect(result.failuresTotal).toBe(codes.length)
     await expectOnlyWholeObjects('flags/s3-slow/', bytes, [])
+  })
+
+  it('counts ok the images S3 stored whose answers the deadline cut off', async () => {
+    const codes = Array.from({ length: 12 }, (_, i) => `l${i}`)
+    const { origin, bytes } = await originOf(codes, 2048, { withEtags: true })
+    // S3 stores every PUT at once, but its answers come only after the deadline (4 s less the 1.5 s reserve).
+    const { result } = await runThroughProxy(origin, codes, 'flags/s3-late/', (method) => (isUpload(method) ? { kind: 'answerLate', ms: 4000 } : pass), { budgetMs: 4000 })
+
+    expect(result.counter).toEqual({ ok: codes.length, not_found: 0, error: 0 })
+    await expectOnlyWholeObjects('flags/s3-late/', bytes, codes)
+  })
+
+  it('counts ok a 6 MiB image whose multipart upload S3 completed as the deadline cut off its answer', async () => {
+    const codes = ['big0', 'big1']
+    const { origin, bytes } = await originOf(codes, 6 * 1024 * 1024, { withEtags: true })
+    const completing = (method: string, url: string) => method === 'POST' && url.includes('uploadId=')
+    const { result, proxy } = await runThroughProxy(origin, codes, 'flags/s3-late-parts/', (method, url) => (completing(method, url) ? { kind: 'answerLate', ms: 60_000 } : pass), {
+      budgetMs: 8000,
+      concurrency: 2,
+    })
+
+    expect(proxy.requests.filter((request) => completing(request.method, request.url))).toHaveLength(2)
+    expect(result.counter).toEqual({ ok: 2, not_found: 0, error: 0 })
+    await expectOnlyWholeObjects('flags/s3-late-parts/', bytes, codes)
   })
 
   it('blames S3, not the origin, when S3 refuses the parts of a multipart upload, and fetches each image once', async () => {

@@ -13,7 +13,7 @@ import {
   type GetObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { ObjectTooLarge, ObjectTooShort } from '../../jobs/errors.ts'
+import { ObjectAccessDenied, ObjectTooLarge, ObjectTooShort } from '../../jobs/errors.ts'
 import type { JobObjects } from '../../jobs/ports.ts'
 
 /** S3's smallest part (but the last): the unit a streamed object is written in, and the most a write holds twice. */
@@ -45,6 +45,8 @@ export function s3JobObjects(client: S3Client, bucket: string): JobObjects {
       return await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }))
     } catch (error) {
       if (error instanceof NoSuchKey) return undefined
+      // What S3 answers for a key that is not there when the reader may not list the bucket.
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) throw new ObjectAccessDenied(`${key}: ${error.name}`, { cause: error })
       throw error
     }
   }

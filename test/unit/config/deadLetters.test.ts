@@ -16,9 +16,9 @@ describe('Function: loadDeadLettersConfig', () => {
         BUCKET_NAME: 'b',
         LOCAL_S3_ENDPOINT: 'http://127.0.0.1:4569',
         REPORT_PREFIX: 'out/reports/',
-        JOB_TTL_DAYS: '7',
+        JOB_TTL_DAYS: '20',
       }),
-    ).toEqual({ tableName: 'j', localDynamoDbEndpoint: 'http://127.0.0.1:8000', bucket: 'b', localS3Endpoint: 'http://127.0.0.1:4569', reportPrefix: 'out/reports/', ttlDays: 7 })
+    ).toEqual({ tableName: 'j', localDynamoDbEndpoint: 'http://127.0.0.1:8000', bucket: 'b', localS3Endpoint: 'http://127.0.0.1:4569', reportPrefix: 'out/reports/', ttlDays: 20 })
   })
 
   it('is not failed by a malformed variable of the downloads or the planner, which it never uses', () => {
@@ -30,7 +30,8 @@ describe('Function: loadDeadLettersConfig', () => {
     [{ BUCKET_NAME: 'b' }, /^JOBS_TABLE is required$/],
     [{ JOBS_TABLE: 'j' }, /^BUCKET_NAME is required$/],
     [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', REPORT_PREFIX: 'reports' }, /^REPORT_PREFIX must be a folder, ending in "\/", got "reports"$/],
-    [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', JOB_TTL_DAYS: '366' }, /^JOB_TTL_DAYS must be an integer from 1 to 365/],
+    [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', JOB_TTL_DAYS: '366' }, /^JOB_TTL_DAYS must be an integer from 15 to 365/],
+    [{ JOBS_TABLE: 'j', BUCKET_NAME: 'b', JOB_TTL_DAYS: '7' }, /^JOB_TTL_DAYS must be an integer from 15 to 365 \(a job stays open as long as the jobs queue keeps its chunks, 14 days/],
   ])('fails loudly, naming the variable, for %j', (env, message) => {
     expect(() => loadDeadLettersConfig(env)).toThrow(message)
   })

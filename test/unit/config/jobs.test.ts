@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { loadDownloadConfig } from '../../../lib/config/download.ts'
 import { ConfigError } from '../../../lib/config/env.ts'
 import { loadJobsConfig } from '../../../lib/config/jobs.ts'
+import { JOBS_QUEUE_RETENTION_DAYS } from '../../../lib/config/jobStore.ts'
+import { queueResources } from '../../../stack/storage.ts'
 
 const REQUIRED = { BUCKET_NAME: 'images', JOBS_TABLE: 'jobs', JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/jobs' }
 
@@ -26,6 +28,28 @@ describe('Function: loadJobsConfig', () => {
     expect(() => loadJobsConfig({ ...REQUIRED, MAX_JOB_CODES: '1000000', CHUNK_SIZE: '99' })).toThrow(ConfigError)
     expect(() => loadJobsConfig({ ...REQUIRED, MAX_JOB_CODES: '1000000', CHUNK_SIZE: '99' })).toThrow(/CHUNK_SIZE.*must be at least 100 for MAX_JOB_CODES 1000000/)
     expect(loadJobsConfig({ ...REQUIRED, MAX_JOB_CODES: '1000000', CHUNK_SIZE: '100' }).rules.chunkSize).toBe(100)
+  })
+
+  it('refuses a worker concurrency below 2, which an SQS event source cannot take, naming the variable', () => {
+    expect(() => loadJobsConfig({ ...REQUIRED, WORKER_CONCURRENCY: '1' })).toThrow(ConfigError)
+    expect(() => loadJobsConfig({ ...REQUIRED, WORKER_CONCURRENCY: '1' })).toThrow(/^WORKER_CONCURRENCY must be an integer from 2 to 1000 \(.*SQS event source.*\), got "1"$/)
+    expect(() => loadJobsConfig({ ...REQUIRED, WORKER_CONCURRENCY: '1001' })).toThrow(/^WORKER_CONCURRENCY must be an integer from 2 to 1000/)
+    expect(loadJobsConfig({ ...REQUIRED, WORKER_CONCURRENCY: '2' }).rules.workerConcurrency).toBe(2)
+  })
+
+  it('refuses a job TTL shorter than the jobs queue keeps a chunk, and a day, naming the variable', () => {
+    const retention = queueResources({ visibility: {}, maxReceiveCount: 5 })['JobsQueue']?.Properties?.['MessageRetentionPeriod']
+    expect(retention).toBe(JOBS_QUEUE_RETENTION_DAYS * 86_400)
+    expect(() => loadJobsConfig({ ...REQUIRED, JOB_TTL_DAYS: '14' })).toThrow(/^JOB_TTL_DAYS must be an integer from 15 to 365 \(.*14 days.*\), got "14"$/)
+    expect(loadJobsConfig({ ...REQUIRED, JOB_TTL_DAYS: '15' }).ttlDays).toBe(15)
+  })
+
+  it('reads manifests up to the size of MAX_JOB_CODES codes of the longest length, and a quarter more', () => {
+    expect(loadJobsConfig(REQUIRED).rules.maxManifestBytes).toBe(100_000 * 135 * 1.25)
+    expect(loadJobsConfig({ ...REQUIRED, MAX_JOB_CODES: '1000000', CHUNK_SIZE: '100' }).rules.maxManifestBytes).toBe(1_000_000 * 135 * 1.25)
+    // The largest manifest a job may hold fits: every code of the longest length, pretty-printed as a JSON array.
+    const codes = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(128, 'x'))
+    expect(Buffer.byteLength(JSON.stringify(codes, null, 2).replaceAll('\n', '\r\n'))).toBeLessThanOrEqual(loadJobsConfig({ ...REQUIRED, MAX_JOB_CODES: '1000' }).rules.maxManifestBytes)
   })
 
   it('names the variable that is missing or wrong', () => {

@@ -234,6 +234,66 @@ describe('Function: runDownloads near the deadline', () => {
     expect(source.requests.map((request) => request.url)).not.toContain('https://origin.test/a1/c.jpg')
   })
 
+  /**
+   * A sink whose uploads are stored, and then, before their answer arrives, see the deadline fire:
+   * each put stores its object, waits for the run's signal to abort, and rejects with its abort.
+   */
+  function answerLostSink(): ObjectSink & { stored: Map<string, Stored> } {
+    const sink = memorySink()
+    return {
+      ...sink,
+      async put(object, signal) {
+        await sink.put(object, signal)
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        signal.throwIfAborted()
+      },
+    }
+  }
+
+  // The deadline fires 20 ms in: the reserve is all that is left then.
+  const remainingMs = () => settings.deadlineReserveMs + 20
+
+  it('counts ok a code whose upload was stored just as the deadline fired and cut off its answer', async () => {
+    const source = scriptedSource({ 'a.jpg': () => answer(200, JPEG, { etag: '"v1"' }), 'b.jpg': () => answer(200, JPEG, { lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT' }) })
+    const sink = answerLostSink()
+
+    const report = await runDownloads(plan(['a', 'b']), settings, { source, sink }, { remainingMs })
+
+    expect(sink.stored.has('flags/a.jpg') && sink.stored.has('flags/b.jpg')).toBe(true)
+    expect(report.counter).toEqual({ ok: 2, not_found: 0, error: 0 })
+    expect(report.failures).toEqual([])
+  })
+
+  it('counts ok a streamed code whose multipart upload was completed just as the deadline fired', async () => {
+    const large = Buffer.concat([JPEG, Buffer.alloc(4000, 7)])
+    const streaming = { ...settings, maxImageBytes: 64 * 1024, maxBufferedBytes: 1024, maxStreamedBytes: 3 * 1024 }
+    const source = scriptedSource({ 'a.jpg': () => answer(200, large, { etag: '"big"', contentLength: large.length }) })
+    const sink = answerLostSink()
+
+    const report = await runDownloads(plan(['a']), streaming, { source, sink }, { remainingMs })
+
+    expect(sink.stored.get('flags/a.jpg')?.body.equals(large)).toBe(true)
+    expect(report.counter).toEqual({ ok: 1, not_found: 0, error: 0 })
+    expect(report.bytes).toBe(large.length)
+  })
+
+  it('still counts deadline an upload the deadline cut off that was not stored, or cannot be told from an earlier copy', async () => {
+    const source = scriptedSource({ 'a.jpg': () => answer(200, JPEG, { etag: '"v2"' }), 'b.jpg': () => answer(200) })
+    const sink = answerLostSink()
+    // a's key still holds an earlier version; b's image comes without validators, so its stored copy proves nothing.
+    const lost: ObjectSink = {
+      ...sink,
+      validatorsOf: async (key) => (key === 'flags/a.jpg' ? { etag: '"v1"' } : sink.validatorsOf(key, new AbortController().signal)),
+    }
+
+    const report = await runDownloads(plan(['a', 'b'], { force: true }), settings, { source, sink: lost }, { remainingMs })
+
+    expect(report.failures.map(({ code, reason }) => ({ code, reason }))).toEqual([
+      { code: 'a', reason: 'deadline' },
+      { code: 'b', reason: 'deadline' },
+    ])
+  })
+
   it('aborts a running download when the caller aborts, and stores nothing of it', async () => {
     const caller = new AbortController()
     const source = scriptedSource({

@@ -103,6 +103,12 @@ describe('Function: parseDownloadRequest', () => {
     expect(parseDownloadRequest({ codes: ['a', 'b'] }, { ...rules, maxCodes: 2 }).codes).toEqual(['a', 'b'])
   })
 
+  it('counts the codes against the cap once repeats are merged', () => {
+    const plan = parseDownloadRequest({ codes: ['a', 'b', 'A', 'a', 'b'] }, { ...rules, maxCodes: 2 })
+    expect(plan).toMatchObject({ codes: ['a', 'b'], duplicates: 3 })
+    expect(rejection({ codes: ['a', 'b', 'a', 'c'] }, { maxCodes: 2 }).message).toBe('codes: must hold at most 2 codes')
+  })
+
   it('accepts plain http and loopback only for local origins', () => {
     const local = { allowedHosts: ['127.0.0.1'], localOrigins: true }
     expect(parseDownloadRequest({ baseUrl: 'http://127.0.0.1:8701' }, { ...rules, originPolicy: local }).baseUrl).toBe(

@@ -36,14 +36,14 @@ describe('Function: storeReadBody', () => {
   it('stores the body with its type and validators, and gives its memory back', async () => {
     const sink = recordingSink()
     const read = readBody()
-    expect(await storeReadBody(pLimit(1), sink, 'flags/a.jpg', read, new AbortController().signal)).toBeUndefined()
+    expect(await storeReadBody(pLimit(1), sink, 'flags/a.jpg', read, new AbortController().signal, 100)).toBeUndefined()
     expect(sink.puts).toEqual([{ key: 'flags/a.jpg', body: read.body, contentType: 'image/jpeg', validators: { etag: '"v1"' } }])
     expect(read.released()).toBe(1)
   })
 
   it("resolves with the store's failure, and gives the memory back all the same", async () => {
     const read = readBody()
-    const failure = await storeReadBody(pLimit(1), recordingSink(new Error('Access Denied')), 'flags/a.jpg', read, new AbortController().signal)
+    const failure = await storeReadBody(pLimit(1), recordingSink(new Error('Access Denied')), 'flags/a.jpg', read, new AbortController().signal, 100)
     expect(failure).toMatchObject({ reason: 's3', message: 'store: Access Denied' })
     expect(read.released()).toBe(1)
   })
@@ -51,10 +51,25 @@ describe('Function: storeReadBody', () => {
   it('uploads nothing once the deadline has passed, and counts the code as deadline', async () => {
     const sink = recordingSink()
     const read = readBody()
-    const failure = await storeReadBody(pLimit(1), sink, 'flags/a.jpg', read, AbortSignal.abort())
+    const failure = await storeReadBody(pLimit(1), sink, 'flags/a.jpg', read, AbortSignal.abort(), 100)
     expect(failure).toMatchObject({ reason: 'deadline' })
     expect(sink.puts).toEqual([])
     expect(read.released()).toBe(1)
+  })
+
+  it('counts stored an upload the deadline cut off once S3 had it, and asks nothing of one never sent', async () => {
+    const deadline = new AbortController()
+    const lookedUp: string[] = []
+    const sink: ObjectSink = {
+      validatorsOf: async (key) => (lookedUp.push(key), { etag: '"v1"' }),
+      async put() {
+        deadline.abort()
+        throw new Error('aborted: the answer never came')
+      },
+    }
+    expect(await storeReadBody(pLimit(1), sink, 'flags/a.jpg', readBody(), deadline.signal, 100)).toBeUndefined()
+    expect(await storeReadBody(pLimit(1), sink, 'flags/b.jpg', readBody(), deadline.signal, 100)).toMatchObject({ reason: 'deadline' })
+    expect(lookedUp).toEqual(['flags/a.jpg'])
   })
 
   it('keeps uploads within the slots it is given', async () => {
@@ -71,7 +86,7 @@ describe('Function: storeReadBody', () => {
     }
     const slots = pLimit(2)
     const signal = new AbortController().signal
-    await Promise.all(Array.from({ length: 6 }, (_, i) => storeReadBody(slots, sink, `k${i}`, readBody(), signal)))
+    await Promise.all(Array.from({ length: 6 }, (_, i) => storeReadBody(slots, sink, `k${i}`, readBody(), signal, 100)))
     expect(most).toBe(2)
   })
 })
