@@ -101,8 +101,9 @@ export function testClock(start = Date.UTC(2026, 10, 26, 10, 0, 0)): TestClock {
   }
 }
 
-// The download core's test limits, with room for the harness's images and a retry clock of its own.
-const SETTINGS: EngineSettings = { ...testSettings, maxImageBytes: 1024 * 1024, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 }, attemptTimeoutMs: 5_000, memoryBudgetBytes: 16 * 1024 * 1024, storeConcurrency: 4 }
+// The download core's test limits, with room for the harness's images and a retry clock of its
+// own; its memory budget admits a chunk's requests at once while one of them stalls.
+const SETTINGS: EngineSettings = { ...testSettings, maxImageBytes: 1024 * 1024, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 }, attemptTimeoutMs: 5_000, storeConcurrency: 4 }
 
 export const REPORT_PREFIX = 'reports/'
 export const PLAN_PREFIX = 'plans/'
