@@ -174,8 +174,10 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
     async fannedOut(jobId, chunksSent, at) {
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId}`)
+      // As the DynamoDB store's conditional update: a run behind the noted progress changes nothing, its time included.
+      if (chunksSent <= item.chunksSent) return
       crash.write('store.fannedOut', `${jobId}#${chunksSent}`, () => {
-        item.chunksSent = Math.max(item.chunksSent, chunksSent)
+        item.chunksSent = chunksSent
         item.fanOutAt = at
         item.startedAt ??= at
       })
