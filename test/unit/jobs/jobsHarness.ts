@@ -87,8 +87,8 @@ export function memorySink(): MemorySink {
 
 /** A clock that moves a millisecond per reading, so that two writes never share a time, and as far as a test moves it. */
 export interface TestClock {
-  now(): Date
-  advance(seconds: number): void
+  readonly now: () => Date
+  advance(this: void, seconds: number): void
 }
 
 export function testClock(start = Date.UTC(2026, 10, 26, 10, 0, 0)): TestClock {

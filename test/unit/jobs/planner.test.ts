@@ -49,7 +49,7 @@ describe('Function: startJob', () => {
     const accepted = await jobs.start({ codes: ['a'] })
 
     expect(jobs.queue.waiting.map((body) => JSON.parse(body) as unknown)).toEqual([
-      { kind: 'chunk', jobId: accepted.jobId, chunk: 0, part: 0, start: 0, end: expect.any(Number) },
+      { kind: 'chunk', jobId: accepted.jobId, chunk: 0, part: 0, start: 0, end: expect.any(Number) as number },
       { kind: 'fanOut', jobId: accepted.jobId, check: true },
     ])
     expect(jobs.crash.writes.map(({ point }) => point)).toEqual(['objects.write', 'objects.write', 'queue.send', 'store.create', 'queue.send', 'store.fannedOut'])
