@@ -106,6 +106,37 @@ describe('Function: countDeadLetter, for images a delivery stored', () => {
     expect(jobs.report(accepted.jobId)).toBe(`code,status,reason,attempts,httpStatus,message\nh0,error,dead_letter,0,,${WHY}\nh2,error,dead_letter,0,,${WHY}\n`)
   })
 
+  it('counts a chunk once when its dead-letter copy is counted while a worker still runs it: the first count stands, stored images ok', async () => {
+    const jobs = jobsHarness({ chunkSize: 10, answers: { v4: 'stall' } })
+    const accepted = await jobs.start({ codes: codesOf('v', 5), prefix: 'flags/race/' })
+    const [body] = jobs.chunksSent()
+    const deadline = new AbortController()
+    const { promise: fourStored, resolve } = Promise.withResolvers<void>()
+    let finished = 0
+    const observer = {
+      codeFinished: () => {
+        finished += 1
+        if (finished === 4) resolve()
+      },
+      progress: () => undefined,
+    }
+
+    const running = jobs.run(bodyOf(body), { signal: deadline.signal, observer })
+    await fourStored
+    const dead = await jobs.countDeadLetter(bodyOf(body))
+    deadline.abort()
+    const ran = await running
+    await jobs.deliverAll()
+
+    expect(dead).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted' })
+    expect(ran).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted before' })
+    const job = await jobs.status(accepted.jobId)
+    expectCountedOnce(job)
+    expect(job).toMatchObject({ counter: { ok: 4, not_found: 0, error: 1 } })
+    expect(jobs.store.recordedParts(accepted.jobId)).toEqual(['0.0'])
+    expect(jobs.report(accepted.jobId)).toBe(`code,status,reason,attempts,httpStatus,message\nv4,error,dead_letter,0,,${WHY}\n`)
+  })
+
   it('counts a dead-lettered next part by the codes its cut part left, and closes the chunk', async () => {
     const jobs = jobsHarness({ chunkSize: 10 })
     const accepted = await jobs.start({ codes: codesOf('n', 6), prefix: 'flags/next/', concurrency: 1 })
