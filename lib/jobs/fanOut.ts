@@ -40,7 +40,9 @@ export async function watchFanOut(jobId: string, deps: JobSteps): Promise<void> 
 
 /**
  * A fan-out message: a check whose fan-out is alive sets itself again; anything else takes the
- * fan-out up where it stopped, having first set its own check.
+ * fan-out up where it stopped, having first read its plan and set its own check. A plan that
+ * cannot be read sets no check: the message's own deliveries, then the dead-letter queue, try it
+ * again, where a check set by each failed try would multiply them without end.
  */
 export async function runFanOut(message: FanOutMessage, deps: JobSteps, remainingMs?: RemainingMs): Promise<StepResult> {
   const { jobId } = message
@@ -52,9 +54,10 @@ export async function runFanOut(message: FanOutMessage, deps: JobSteps, remainin
     await watchFanOut(jobId, deps)
     return { kind: 'done', jobId, what: `fan-out alive at chunk ${job.chunksSent} of ${job.chunks}: checked again later` }
   }
-  await watchFanOut(jobId, deps)
   const offsetsText = await deps.objects.readText(offsetsKeyOf(job.planKey), MAX_OFFSETS_BYTES)
   if (offsetsText === undefined) throw new PlanMissing(`job ${jobId}: the offsets of its plan ${job.planKey} are missing`)
-  const sentTo = await sendChunks(job, parseOffsets(offsetsText), deps, remainingMs)
+  const offsets = parseOffsets(offsetsText)
+  await watchFanOut(jobId, deps)
+  const sentTo = await sendChunks(job, offsets, deps, remainingMs)
   return { kind: 'done', jobId, what: sentTo >= job.chunks ? `chunks ${job.chunksSent} to ${job.chunks - 1} sent` : `handed on from chunk ${sentTo}` }
 }
