@@ -3,7 +3,7 @@ import { InjectedCrash } from '../../../devkit/memoryJobPorts.ts'
 import { PlanMissing } from '../../../lib/jobs/errors.ts'
 import { runFanOut } from '../../../lib/jobs/fanOut.ts'
 import { offsetsKeyOf } from '../../../lib/jobs/plan.ts'
-import { codesOf, FAN_OUT_CHECK_SECONDS, jobsHarness, type JobsHarness } from './jobsHarness.ts'
+import { codesOf, expectCountedOnce, FAN_OUT_CHECK_SECONDS, jobsHarness, type JobsHarness } from './jobsHarness.ts'
 
 const checkOf = (jobId: string) => JSON.stringify({ kind: 'fanOut', jobId, check: true })
 const fannedOutWrites = (jobs: JobsHarness) => jobs.crash.writes.filter(({ point }) => point === 'store.fannedOut').map(({ subject }) => subject.replace(/^.*#/, ''))
@@ -68,6 +68,19 @@ describe('Function: runFanOut', () => {
     expect(await jobs.record(jobId)).toMatchObject({ chunksSent: 150 })
   })
 
+  it('counts every code once when two runs take the same fan-out up at once: each chunk sent at most twice, the checkpoint never back', async () => {
+    const { jobs, jobId } = await stoppedFanOut(150)
+
+    await Promise.all([jobs.run(JSON.stringify({ kind: 'fanOut', jobId, check: false })), jobs.run(JSON.stringify({ kind: 'fanOut', jobId, check: false }))])
+    await jobs.deliverAll()
+
+    expect(await jobs.record(jobId)).toMatchObject({ chunksSent: 150 })
+    expect([...sentTimes(jobs).values()].every((sent) => sent <= 2)).toBe(true)
+    expectCountedOnce(await jobs.status(jobId))
+    expect(jobs.store.recordedParts(jobId)).toHaveLength(150)
+    expect(jobs.origin.requests).toHaveLength(150)
+  })
+
   it('ends its checks once every chunk is sent', async () => {
     const jobs = jobsHarness({ chunkSize: 5 })
     const accepted = await jobs.start({ codes: codesOf('e', 10) })
@@ -100,5 +113,19 @@ describe('Function: runFanOut', () => {
 
     await expect(jobs.run(checkOf(jobId))).rejects.toBeInstanceOf(PlanMissing)
     expect(await jobs.record(jobId)).toMatchObject({ chunksSent: 100 })
+  })
+
+  it('sets no further check when its plan cannot be read: its deliveries and the dead-letter queue end it, rather than checks multiplying', async () => {
+    const { jobs, jobId } = await stoppedFanOut(120)
+    const job = await jobs.record(jobId)
+    jobs.objects.objects.delete(offsetsKeyOf(job?.planKey ?? ''))
+
+    // Bounded: were a check set before the plan is read, each failed try would set another.
+    const errors = await jobs.deliverAll(3, {}, 200)
+
+    expect(errors.map((error) => (error as Error).name)).toEqual(Array<string>(6).fill('PlanMissing'))
+    expect(jobs.queue.waiting).toEqual([])
+    expect(jobs.sent().filter(({ kind }) => kind === 'fanOut')).toHaveLength(1)
+    expect(await jobs.status(jobId)).toMatchObject({ chunksDone: 100, state: 'running' })
   })
 })
