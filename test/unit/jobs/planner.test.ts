@@ -142,6 +142,24 @@ describe('Function: startJob, with a request id (a scheduled job)', () => {
     expect(jobs.origin.requests).toHaveLength(15)
   })
 
+  it('makes one job of two copies of a request planned at the same moment: the job stored first is the job, and only its plan is sent', async () => {
+    const jobs = jobsHarness({ chunkSize: 5 })
+    const codes = codesOf('t', 12)
+
+    const [first, second] = await Promise.all([jobs.start({ codes }, 'schedule-event-4'), jobs.start({ codes }, 'schedule-event-4')])
+    const job = await jobs.record(first.jobId)
+    await jobs.deliverAll()
+
+    expect(second.jobId).toBe(first.jobId)
+    expect(await jobs.store.recent(10)).toHaveLength(1)
+    // Each copy stored a plan of its own; the chunks sent are those of the stored job's plan, once each.
+    expect(planObjects(jobs)).toHaveLength(4)
+    expect(jobs.chunksSent().map(({ chunk }) => chunk)).toEqual([0, 1, 2])
+    expect(job?.chunksSent).toBe(3)
+    expectCountedOnce(await jobs.status(first.jobId))
+    expect(jobs.origin.requests).toHaveLength(12)
+  })
+
   it('keeps the plan it stored when the request is retried after its manifest changed: the same total, chunks and codes', async () => {
     const jobs = jobsHarness({ chunkSize: 10, manifests: { 'manifests/daily.txt': codesOf('first', 25).join('\n') } })
     const first = await jobs.start({ manifest: 'manifests/daily.txt', prefix: 'flags/daily/' }, 'schedule-event-7')
