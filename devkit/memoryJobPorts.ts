@@ -175,7 +175,7 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
     async fannedOut(jobId, chunksSent, at) {
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId}`)
-      // Never back: a slower run of the same fan-out notes only what is further on.
+      // As the DynamoDB store's conditional update: a run behind the noted progress changes nothing, its time included.
       if (chunksSent <= item.chunksSent) return
       crash.write('store.fannedOut', `${jobId}#${chunksSent}`, () => {
         item.chunksSent = chunksSent

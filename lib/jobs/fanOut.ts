@@ -17,19 +17,20 @@ export type RemainingMs = () => number
 /**
  * Sends the job's chunks from `job.chunksSent` on, noting after every few how far it got, so that
  * a run that dies loses nothing: the check set before it takes the rest up. Out of time, it hands
- * the rest to a fresh run at once.
+ * the rest to a fresh run at once. Answers the chunks sent when it stopped: all of them, or those
+ * before the chunk it handed on from.
  */
-export async function sendChunks(job: JobRecord, offsets: readonly number[], deps: JobSteps, remainingMs: RemainingMs = () => Infinity): Promise<'sent' | 'handed on'> {
+export async function sendChunks(job: JobRecord, offsets: readonly number[], deps: JobSteps, remainingMs: RemainingMs = () => Infinity): Promise<number> {
   for (let from = job.chunksSent; from < job.chunks; from += CHECKPOINT_CHUNKS) {
     if (remainingMs() < FAN_OUT_RESERVE_MS) {
       await deps.queue.send([{ kind: 'fanOut', jobId: job.jobId, check: false }])
-      return 'handed on'
+      return from
     }
     const to = Math.min(job.chunks, from + CHECKPOINT_CHUNKS)
     await deps.queue.send(Array.from({ length: to - from }, (_, i) => chunkMessage(job.jobId, from + i, offsets)))
     await deps.store.fannedOut(job.jobId, to, deps.now().toISOString())
   }
-  return 'sent'
+  return job.chunks
 }
 
 /** The check a fan-out sets before it begins: delivered after the time a live fan-out never goes without progress. */
@@ -39,7 +40,9 @@ export async function watchFanOut(jobId: string, deps: JobSteps): Promise<void> 
 
 /**
  * A fan-out message: a check whose fan-out is alive sets itself again; anything else takes the
- * fan-out up where it stopped, having first set its own check.
+ * fan-out up where it stopped, having first read its plan and set its own check. A plan that
+ * cannot be read sets no check: the message's own deliveries, then the dead-letter queue, try it
+ * again, where a check set by each failed try would multiply them without end.
  */
 export async function runFanOut(message: FanOutMessage, deps: JobSteps, remainingMs?: RemainingMs): Promise<StepResult> {
   const { jobId } = message
@@ -51,9 +54,10 @@ export async function runFanOut(message: FanOutMessage, deps: JobSteps, remainin
     await watchFanOut(jobId, deps)
     return { kind: 'done', jobId, what: `fan-out alive at chunk ${job.chunksSent} of ${job.chunks}: checked again later` }
   }
-  await watchFanOut(jobId, deps)
   const offsetsText = await deps.objects.readText(offsetsKeyOf(job.planKey), MAX_OFFSETS_BYTES)
   if (offsetsText === undefined) throw new PlanMissing(`job ${jobId}: the offsets of its plan ${job.planKey} are missing`)
-  const outcome = await sendChunks(job, parseOffsets(offsetsText), deps, remainingMs)
-  return { kind: 'done', jobId, what: outcome === 'sent' ? `chunks ${job.chunksSent} to ${job.chunks - 1} sent` : `handed on from chunk ${job.chunksSent}` }
+  const offsets = parseOffsets(offsetsText)
+  await watchFanOut(jobId, deps)
+  const sentTo = await sendChunks(job, offsets, deps, remainingMs)
+  return { kind: 'done', jobId, what: sentTo >= job.chunks ? `chunks ${job.chunksSent} to ${job.chunks - 1} sent` : `handed on from chunk ${sentTo}` }
 }

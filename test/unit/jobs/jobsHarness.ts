@@ -1,22 +1,26 @@
 import { buffer } from 'node:stream/consumers'
 import { Readable } from 'node:stream'
+import { expect } from 'vitest'
 import type { EngineSettings, RunControls } from '../../../lib/download/engine.ts'
 import { testSettings } from '../download/testSettings.ts'
 import { TransportError } from '../../../lib/download/errors.ts'
 import type { ImageRequest, ImageSource, ObjectSink, OriginValidators } from '../../../lib/download/ports.ts'
-import type { Finishing } from '../../../lib/jobs/finish.ts'
-import type { JobStatus } from '../../../lib/jobs/job.ts'
+import { countDeadLetter, type DeadLetterDeps } from '../../../lib/jobs/deadLetters.ts'
+import type { RemainingMs } from '../../../lib/jobs/fanOut.ts'
+import type { JobSteps, StepResult } from '../../../lib/jobs/finish.ts'
+import type { JobRecord, JobStatus } from '../../../lib/jobs/job.ts'
+import { parseJobMessage, type ChunkMessage, type JobMessage } from '../../../lib/jobs/messages.ts'
 import { startJob, type JobAccepted, type JobRules, type PlannerDeps } from '../../../lib/jobs/planner.ts'
-import { countDeadLetter, runChunk, type ChunkCount, type WorkerDeps } from '../../../lib/jobs/worker.ts'
+import { runJobMessage, type WorkerDeps } from '../../../lib/jobs/worker.ts'
 import { jpegBytes } from '../../../devkit/originFixture.ts'
 import {
   crashes,
-  memoryChunkQueue,
   memoryJobObjects,
+  memoryJobQueue,
   memoryJobStore,
   type Crashes,
-  type MemoryChunkQueue,
   type MemoryJobObjects,
+  type MemoryJobQueue,
   type MemoryJobStore,
   type MemoryQueueOptions,
 } from '../../../devkit/memoryJobPorts.ts'
@@ -81,10 +85,29 @@ export function memorySink(): MemorySink {
   }
 }
 
-// The download core's test limits, with room for the harness's images and a retry clock of its own.
-const SETTINGS: EngineSettings = { ...testSettings, maxImageBytes: 1024 * 1024, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 }, attemptTimeoutMs: 5_000, memoryBudgetBytes: 16 * 1024 * 1024, storeConcurrency: 4 }
+/** A clock that moves a millisecond per reading, so that two writes never share a time, and as far as a test moves it. */
+export interface TestClock {
+  readonly now: () => Date
+  advance(this: void, seconds: number): void
+}
+
+export function testClock(start = Date.UTC(2026, 10, 26, 10, 0, 0)): TestClock {
+  let ms = start
+  return {
+    now: () => new Date(ms++),
+    advance(seconds) {
+      ms += seconds * 1000
+    },
+  }
+}
+
+// The download core's test limits, with room for the harness's images and a retry clock of its
+// own; its memory budget admits a chunk's requests at once while one of them stalls.
+const SETTINGS: EngineSettings = { ...testSettings, maxImageBytes: 1024 * 1024, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 }, attemptTimeoutMs: 5_000, storeConcurrency: 4 }
 
 export const REPORT_PREFIX = 'reports/'
+export const PLAN_PREFIX = 'plans/'
+export const FAN_OUT_CHECK_SECONDS = 60
 
 export interface HarnessOptions {
   readonly answers?: Record<string, Answer>
@@ -94,51 +117,63 @@ export interface HarnessOptions {
   readonly workerConcurrency?: number
   readonly manifests?: Record<string, string>
   readonly refuse?: MemoryQueueOptions['refuse']
+  /** The hosts the workers' rules allow, when they have changed since the job was planned. */
+  readonly workerAllowedHosts?: readonly string[]
+  /** The most codes the workers' rules let a chunk hold (500, as deployed, unless told). */
+  readonly workerMaxCodes?: number
 }
+
+/** The controls a chunk's delivery runs with: the same for every one, or made afresh for each (a Lambda's own deadline). */
+export type ChunkControls = RunControls | ((message: ChunkMessage) => RunControls)
 
 /**
  * The jobs core bound to in-memory ports, as the jobs wiring binds it to DynamoDB, SQS and S3:
  * the planner, the worker (running the real engine against an in-memory origin and bucket) and
- * the dead-letter count, with one crash switch over every write.
+ * the dead-letter count (which finds stored images in that bucket), with one crash switch over
+ * every write and a clock the fan-out checks are read against.
  */
 export interface JobsHarness {
   readonly crash: Crashes
   readonly store: MemoryJobStore
-  readonly queue: MemoryChunkQueue
+  readonly queue: MemoryJobQueue
   readonly objects: MemoryJobObjects
   readonly origin: MemoryOrigin
   readonly sink: MemorySink
+  readonly clock: TestClock
   readonly planner: PlannerDeps
   readonly worker: WorkerDeps
-  start(input: unknown, requestId?: string): Promise<JobAccepted>
-  runChunk(body: string, controls?: RunControls): Promise<ChunkCount>
-  countDeadLetter(body: string): Promise<ChunkCount>
-  /** Delivers every waiting message, SQS-like: again while it throws, then to the dead-letter count. */
-  deliverAll(maxReceiveCount?: number, controls?: RunControls): Promise<unknown[]>
+  readonly deadLetters: DeadLetterDeps
+  start(input: unknown, requestId?: string, remainingMs?: RemainingMs): Promise<JobAccepted>
+  /** One delivery of a message to the worker. */
+  run(body: string, controls?: RunControls): Promise<StepResult>
+  countDeadLetter(body: string): Promise<StepResult>
+  /**
+   * Delivers every waiting message, SQS-like: again while it throws, then to the dead-letter
+   * count. A fan-out check (the only delayed message) comes once its delay has passed: the clock
+   * moves that far. `controls` are those of the chunks' runs; a fan-out or a finish has time.
+   */
+  deliverAll(maxReceiveCount?: number, controls?: ChunkControls, maxDeliveries?: number): Promise<unknown[]>
   status(jobId: string): Promise<JobStatus | undefined>
+  record(jobId: string): Promise<JobRecord | undefined>
   report(jobId: string): string | undefined
+  /** Every message sent so far, copies included, in the order sent. */
+  sent(): JobMessage[]
+  /** The chunk messages sent so far, copies included. */
+  chunksSent(): ChunkMessage[]
 }
 
 export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
   const crash = crashes()
   const store = memoryJobStore(crash)
-  const queue = memoryChunkQueue({ crash, ...(options.refuse === undefined ? {} : { refuse: options.refuse }) })
+  const queue = memoryJobQueue({ crash, ...(options.refuse === undefined ? {} : { refuse: options.refuse }) })
   const objects = memoryJobObjects(options.manifests, crash)
   const origin = memoryOrigin(options.answers)
   const sink = memorySink()
-  let tick = 0
-  // A clock that moves a second per reading, so a second write at the same point shows.
-  const now = () => new Date(Date.UTC(2026, 10, 26, 10, 0, tick++))
-  const finishing: Finishing = { store, objects, reportPrefix: REPORT_PREFIX, now }
+  const clock = testClock()
+  const steps: JobSteps = { store, objects, queue, reportPrefix: REPORT_PREFIX, now: clock.now, fanOutCheckSeconds: FAN_OUT_CHECK_SECONDS }
+  const originPolicy = { allowedHosts: ['origin.test'], localOrigins: false }
   const rules: JobRules = {
-    request: {
-      codes: [],
-      baseUrl: ORIGIN,
-      concurrency: 4,
-      keyPrefix: 'flags/',
-      maxCodes: options.maxCodes ?? 1000,
-      originPolicy: { allowedHosts: ['origin.test'], localOrigins: false },
-    },
+    request: { codes: [], baseUrl: ORIGIN, concurrency: 4, keyPrefix: 'flags/', maxCodes: options.maxCodes ?? 1000, originPolicy },
     manifestPrefix: 'manifests/',
     maxManifestBytes: options.maxManifestBytes ?? 64 * 1024,
     chunkSize: options.chunkSize ?? 10,
@@ -146,10 +181,20 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
   }
   // Every host resolves to a public address: the rules, not the DNS, decide here.
   const resolveHost = async () => ['93.184.216.34']
-  const planner: PlannerDeps = { ...finishing, rules, queue, objects, resolveHost }
-  const worker: WorkerDeps = {
-    ...finishing,
-    download: { rules: { ...rules.request, maxCodes: 500 }, settings: SETTINGS, ports: { source: origin, sink }, resolveHost },
+  const planner: PlannerDeps = { ...steps, rules, planPrefix: PLAN_PREFIX, resolveHost }
+  const workerRules = {
+    ...rules.request,
+    maxCodes: options.workerMaxCodes ?? 500,
+    originPolicy: options.workerAllowedHosts === undefined ? originPolicy : { ...originPolicy, allowedHosts: [...options.workerAllowedHosts] },
+  }
+  const worker: WorkerDeps = { ...steps, download: { rules: workerRules, settings: SETTINGS, ports: { source: origin, sink }, resolveHost } }
+  const deadLetters: DeadLetterDeps = { ...steps, isStored: async (key) => sink.stored.has(key) }
+  const parsed = (body: string): JobMessage | undefined => {
+    try {
+      return parseJobMessage(body)
+    } catch {
+      return undefined
+    }
   }
   const harness: JobsHarness = {
     crash,
@@ -158,14 +203,30 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
     objects,
     origin,
     sink,
+    clock,
     planner,
     worker,
-    start: (input, requestId) => startJob(input, planner, (jobId) => `/jobs/${jobId}`, requestId),
-    runChunk: (body, controls) => runChunk(body, worker, controls),
-    countDeadLetter: (body) => countDeadLetter(body, finishing),
-    deliverAll: (maxReceiveCount, controls) => queue.deliver((body) => harness.runChunk(body, controls), (body) => harness.countDeadLetter(body), maxReceiveCount),
+    deadLetters,
+    start: (input, requestId, remainingMs) => startJob(input, planner, (jobId) => `/jobs/${jobId}`, requestId, remainingMs),
+    run: (body, controls) => runJobMessage(body, worker, controls),
+    countDeadLetter: (body) => countDeadLetter(body, deadLetters),
+    deliverAll: (maxReceiveCount, controls = {}, maxDeliveries) =>
+      queue.deliver(
+        (body) => {
+          const message = parsed(body)
+          if (message?.kind === 'fanOut' && message.check) clock.advance(FAN_OUT_CHECK_SECONDS)
+          if (message?.kind !== 'chunk') return harness.run(body)
+          return harness.run(body, typeof controls === 'function' ? controls(message) : controls)
+        },
+        (body) => harness.countDeadLetter(body),
+        maxReceiveCount,
+        maxDeliveries,
+      ),
     status: (jobId) => store.get(jobId),
+    record: (jobId) => store.record(jobId),
     report: (jobId) => objects.objects.get(`${REPORT_PREFIX}${jobId}.csv`)?.text,
+    sent: () => queue.sent.map((body) => JSON.parse(body) as JobMessage),
+    chunksSent: () => harness.sent().filter((message): message is ChunkMessage => message.kind === 'chunk'),
   }
   return harness
 }
@@ -173,4 +234,20 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
 /** `count` codes named `${stem}0`, `${stem}1`, … */
 export function codesOf(stem: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${stem}${i}`)
+}
+
+/** What must hold of every job at its end: every code counted once, every chunk counted, and the job closed. */
+export function expectCountedOnce(job: JobStatus | undefined): void {
+  expect(job).toBeDefined()
+  const { counter, total, chunks, chunksDone, state } = job ?? ({} as JobStatus)
+  expect(counter.ok + counter.not_found + counter.error).toBe(total)
+  expect(chunksDone).toBe(chunks)
+  expect(state).toBe('done')
+}
+
+/** Remaining time that runs out once `codes` codes have started, for a run of concurrency 1: a Lambda's deadline, cutting a part short. */
+export function timeLeftFor(codes: number): RunControls {
+  let starts = 0
+  // The first reading sets the run's timer; each later one asks whether a code may start.
+  return { remainingMs: () => (starts++ <= codes ? 60_000 : 0) }
 }

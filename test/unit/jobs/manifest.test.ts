@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../../../lib/errors.ts'
 import { parseDownloadRequest, type RequestRules } from '../../../lib/download/request.ts'
 import { parseManifest, requestWithManifestCodes } from '../../../lib/jobs/manifest.ts'
+import { memoryJobObjects } from '../../../devkit/memoryJobPorts.ts'
 import type { JobObjects } from '../../../lib/jobs/ports.ts'
 
 describe('Function: parseManifest', () => {
@@ -45,7 +46,7 @@ describe('Function: requestWithManifestCodes', () => {
     maxCodes: 3,
     originPolicy: { allowedHosts: ['images.example.com'], localOrigins: false },
   }
-  const objects = (text: string): JobObjects => ({ readText: async () => text, writeText: async () => undefined })
+  const objects = (text: string): JobObjects => memoryJobObjects({ 'manifests/daily.txt': text })
 
   it('lets through a manifest of more lines than a job may hold codes when its repeats bring it within, and counts them', async () => {
     const input = await requestWithManifestCodes({ manifest: 'manifests/daily.txt' }, { rules: { manifestPrefix: 'manifests/', maxManifestBytes: 1024, request }, objects: objects('a\nb\nA\nc\nb\n') })
