@@ -3,7 +3,7 @@ import { loadDownloadConfig } from '../../../lib/config/download.ts'
 import { MAX_CHUNK_SIZE } from '../../../lib/config/jobStore.ts'
 import { loadWorkerConfig } from '../../../lib/config/worker.ts'
 
-const REQUIRED = { BUCKET_NAME: 'images', JOBS_TABLE: 'jobs' }
+const REQUIRED = { BUCKET_NAME: 'images', JOBS_TABLE: 'jobs', JOBS_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/jobs' }
 
 describe('Function: loadWorkerConfig', () => {
   it('runs a chunk as the download function runs a request, held to the most codes a chunk may hold', () => {
@@ -16,8 +16,8 @@ describe('Function: loadWorkerConfig', () => {
     expect(Object.isFrozen(config)).toBe(true)
   })
 
-  it('needs no queue and reads none of the planner\'s or the HTTP body\'s variables', () => {
-    const config = loadWorkerConfig({ ...REQUIRED, MAX_CODES: 'many', MAX_BODY_BYTES: '1', JOBS_MAX_BODY_BYTES: '1', CHUNK_SIZE: '501', MANIFEST_PREFIX: 'm' })
+  it('reads none of the planner\'s or the HTTP body\'s variables', () => {
+    const config = loadWorkerConfig({ ...REQUIRED, MAX_CODES: 'many', MAX_BODY_BYTES: '1', JOBS_MAX_BODY_BYTES: '1', CHUNK_SIZE: '501', MANIFEST_PREFIX: 'm', PLAN_PREFIX: 'p' })
     expect(config.tableName).toBe('jobs')
   })
 

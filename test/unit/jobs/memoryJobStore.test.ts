@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { crashes, InjectedCrash, InjectedWriteFailure, memoryJobObjects, memoryJobQueue, memoryJobStore, QueueRefused } from '../../../devkit/memoryJobPorts.ts'
-import { JobNotFound, ObjectTooLarge } from '../../../lib/jobs/errors.ts'
+import { JobNotFound, ObjectTooLarge, ObjectTooShort } from '../../../lib/jobs/errors.ts'
 import type { JobFailure, NewJob, PartOutcome } from '../../../lib/jobs/job.ts'
 import type { JobMessage } from '../../../lib/jobs/messages.ts'
 import type { JobStore } from '../../../lib/jobs/ports.ts'
@@ -122,13 +122,13 @@ describe('Function: memoryJobStore, its jobs', () => {
 })
 
 describe('Function: memoryJobStore, its fan-out checkpoints', () => {
-  it('notes how far the fan-out got and when, and marks the job running', async () => {
+  it('notes how far the fan-out got and when, the job still queued until a part is counted', async () => {
     const store = memoryJobStore()
     await store.create(newJob(300))
 
     await store.fannedOut(JOB_ID, 100, '2026-11-26T10:01:00.000Z')
 
-    expect(await store.record(JOB_ID)).toMatchObject({ state: 'running', chunksSent: 100, fanOutAt: '2026-11-26T10:01:00.000Z', chunksDone: 0 })
+    expect(await store.record(JOB_ID)).toMatchObject({ state: 'queued', chunksSent: 100, fanOutAt: '2026-11-26T10:01:00.000Z', chunksDone: 0 })
   })
 
   it('never moves back: a slower run noting less than is noted changes nothing, its time included', async () => {
@@ -381,7 +381,7 @@ describe('Function: memoryJobObjects', () => {
 
     expect(await objects.readRange('plans/p.jsonl', 3, 7)).toBe('çd\n')
     expect(await objects.readRange('plans/none.jsonl', 0, 1)).toBeUndefined()
-    await expect(objects.readRange('plans/p.jsonl', 3, 8)).rejects.toThrow(RangeError)
+    await expect(objects.readRange('plans/p.jsonl', 3, 8)).rejects.toBeInstanceOf(ObjectTooShort)
   })
 
   it('writes an object from lines, each ended by a line break, and answers its bytes', async () => {

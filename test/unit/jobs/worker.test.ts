@@ -178,7 +178,7 @@ describe('Function: runJobMessage, for a chunk the deadline cuts', () => {
     const [body] = jobs.chunksSent()
 
     await expect(jobs.run(bodyOf(body), { remainingMs: () => 0 })).rejects.toBeInstanceOf(ChunkIncomplete)
-    expect(await jobs.status(accepted.jobId)).toMatchObject({ state: 'running', chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 } })
+    expect(await jobs.status(accepted.jobId)).toMatchObject({ state: 'queued', chunksDone: 0, counter: { ok: 0, not_found: 0, error: 0 } })
     expect(await jobs.store.partOf(accepted.jobId, 0, 0)).toBeUndefined()
 
     answers['slow'] = 'image'

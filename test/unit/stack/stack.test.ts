@@ -70,7 +70,7 @@ describe('Function: deriveStack', () => {
   })
 
   it('refuses a store or an action it does not know, naming the function', () => {
-    expect(() => deriveStack({ web: { access: { everything: ['GetObject'] } } }, settings)).toThrow('function web: access names "everything", not one of images, manifests, reports, jobsTable, recentJobs, jobsQueue')
+    expect(() => deriveStack({ web: { access: { everything: ['GetObject'] } } }, settings)).toThrow('function web: access names "everything", not one of images, manifests, reports, plans, jobsTable, recentJobs, jobsQueue')
     expect(() => deriveStack({ web: { access: { images: ['DeleteObject'] } } }, settings)).toThrow('function web: access to images names DeleteObject, not one of GetObject, PutObject, AbortMultipartUpload, ListBucket')
   })
 
