@@ -57,12 +57,15 @@ export async function startJob(
   // One request, one job: a request retried with its id (a schedule's event, an asynchronous
   // invocation Lambda tries again) finds its job as it was planned, whatever its manifest holds now.
   const jobId = requestId === undefined ? randomUUID() : jobIdOf(requestId)
+  const validate = async () => validateDownloadRequest(await requestWithManifestCodes(input, deps), rules.request, deps.resolveHost)
+  // A request of codes is checked first, so a bad one is refused before anything is read; a
+  // manifest is read only for a job not planned yet.
+  const checked = hasManifest(input) ? undefined : await validate()
   if (requestId !== undefined) {
     const planned = await deps.store.record(jobId)
     if (planned !== undefined) return acceptedOf(planned, statusUrlOf)
   }
-  const request = await requestWithManifestCodes(input, deps)
-  const plan = await validateDownloadRequest(request, rules.request, deps.resolveHost)
+  const plan = checked ?? (await validate())
   const { lines, offsets } = planChunks(plan, rules.chunkSize)
   // A key of the plan's own: a planner of the same job id running at once never overwrites it.
   const keys = planKeys(deps.planPrefix, jobId, randomUUID())
@@ -90,6 +93,8 @@ export async function startJob(
   if (stored.planKey === keys.plan) await sendChunks(stored, offsets, deps, remainingMs)
   return acceptedOf(stored, statusUrlOf)
 }
+
+const hasManifest = (input: unknown): boolean => typeof input === 'object' && input !== null && 'manifest' in input
 
 function acceptedOf(job: JobRecord, statusUrlOf: (jobId: string) => string): JobAccepted {
   return { jobId: job.jobId, state: job.state, total: job.total, chunks: job.chunks, maxOriginRequests: job.maxOriginRequests, statusUrl: statusUrlOf(job.jobId) }

@@ -258,26 +258,33 @@ describe('serverless package --stage prod', () => {
     }
     const table = JSON.stringify({ 'Fn::GetAtt': ['JobsTable', 'Arn'] })
     expect(summary('JobStatusRole')).toEqual([`dynamodb:GetItem on ${table}`])
+    const jobsQueue = JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })
+    const plans = JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/plans/*' })
+    const reports = JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })
     expect(summary('JobsRole')).toEqual([
-      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
-      `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
+      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem on ${table}`,
+      `sqs:SendMessage on ${jobsQueue}`,
       `sqs:SendMessage on ${JSON.stringify({ 'Fn::GetAtt': ['ScheduleFailuresQueue', 'Arn'] })}`,
       `s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/manifests/*' })}`,
       `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,
-      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+      `s3:PutObject,s3:AbortMultipartUpload on ${plans}`,
     ].sort())
     const listings = policyOf('JobsRole').filter((statement) => statement.Action.includes('s3:ListBucket'))
     expect(listings.map((statement) => statement.Condition)).toEqual([{ StringLike: { 's3:prefix': 'manifests/*' } }])
     expect(summary('WorkerRole')).toEqual([
       `s3:PutObject,s3:AbortMultipartUpload,s3:GetObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' })}`,
       `s3:ListBucket on ${JSON.stringify({ 'Fn::GetAtt': ['ImagesBucket', 'Arn'] })}`,
-      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+      `s3:GetObject on ${plans}`,
+      `s3:PutObject,s3:AbortMultipartUpload on ${reports}`,
       `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
-      `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${JSON.stringify({ 'Fn::GetAtt': ['JobsQueue', 'Arn'] })}`,
+      `sqs:SendMessage on ${jobsQueue}`,
+      `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${jobsQueue}`,
     ].sort())
     expect(summary('DeadLettersRole')).toEqual([
       `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
-      `s3:PutObject on ${JSON.stringify({ 'Fn::Sub': '${ImagesBucket.Arn}/reports/*' })}`,
+      `s3:GetObject on ${JSON.stringify([{ 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' }, { 'Fn::Sub': '${ImagesBucket.Arn}/plans/*' }])}`,
+      `s3:PutObject,s3:AbortMultipartUpload on ${reports}`,
+      `sqs:SendMessage on ${jobsQueue}`,
       `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${JSON.stringify({ 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] })}`,
     ].sort())
     const everyResource = Object.values(template.Resources)

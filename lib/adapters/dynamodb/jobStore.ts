@@ -175,7 +175,7 @@ export function dynamoJobReader(client: DynamoDBDocumentClient, tableName: strin
         TableName: tableName,
         Key: jobKey(jobId),
         ConsistentRead: true,
-        // Everything but the set of counted chunks, which only the counting needs.
+        // What a status shows, not how the job is fetched and fanned out.
         ProjectionExpression: STATUS_PROJECTION,
         ExpressionAttributeNames: STATUS_NAMES,
       }),
