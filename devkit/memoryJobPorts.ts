@@ -10,7 +10,7 @@ import type { JobObjects, JobQueue, JobStore } from '../lib/jobs/ports.ts'
  * each. Recording a part is one write, as the DynamoDB store's transaction is: the part's item and
  * its job's counters together. A queue send is one write per message.
  */
-export type WritePoint = 'store.create' | 'store.fannedOut' | 'store.part' | 'store.finish' | 'queue.send' | 'objects.write'
+export type WritePoint = 'store.create' | 'store.fannedOut' | 'store.lease' | 'store.part' | 'store.finish' | 'queue.send' | 'objects.write'
 
 /** One write as it happened: its point and, for the log, what it wrote. */
 export interface Write {
@@ -105,6 +105,7 @@ const partId = (chunk: number, part: number) => `${chunk}.${part}`
 export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
   const jobs = new Map<string, JobItem>()
   const parts = new Map<string, Map<string, PartOutcome>>()
+  const leases = new Map<string, string>()
 
   const recordOf = (item: JobItem): JobRecord => {
     const state: JobState = item.finishedAt !== undefined ? 'done' : item.startedAt !== undefined ? 'running' : 'queued'
@@ -188,7 +189,11 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
       return recorded === undefined ? undefined : structuredClone(recorded)
     },
 
-    async recordPart(jobId, outcome, at) {
+    async leasePart(jobId, chunk, part, until) {
+      crash.write('store.lease', `${jobId}#${partId(chunk, part)}`, () => leases.set(`${jobId}#${partId(chunk, part)}`, until))
+    },
+
+    async recordPart(jobId, outcome, at, { unleasedAt } = {}) {
       await otherCallersRun()
       const item = jobs.get(jobId)
       if (item === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`)
@@ -196,6 +201,8 @@ export function memoryJobStore(crash: Crashes = crashes()): MemoryJobStore {
       const recorded = partsOf(jobId)
       const id = partId(outcome.chunk, outcome.part)
       if (recorded.has(id)) return 'counted before'
+      const leasedUntil = leases.get(`${jobId}#${id}`)
+      if (unleasedAt !== undefined && leasedUntil !== undefined && leasedUntil > unleasedAt) return 'leased'
       crash.write('store.part', `${jobId}#${id}`, () => {
         recorded.set(id, structuredClone(outcome))
         if (outcome.rest.length === 0) item.chunksDone += 1

@@ -34,7 +34,7 @@ const onResource = (service: string, resource: Json): StoreGrant => (actions) =>
 
 const ACTIONS_OF: Readonly<Record<string, readonly string[]>> = {
   s3: ['GetObject', 'PutObject', 'AbortMultipartUpload', 'ListBucket'],
-  dynamodb: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+  dynamodb: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
   sqs: ['SendMessage'],
 }
 

@@ -37,7 +37,7 @@ export async function countDeadLetter(body: string, deps: DeadLetterDeps): Promi
 }
 
 function countDeadChunk(message: ChunkMessage, deps: DeadLetterDeps): Promise<StepResult> {
-  return countPart(message, deps, async (job, codes) => {
+  return countPart(message, deps, { deadLetter: true }, async (job, codes) => {
     const stored = await Promise.all(codes.map((code) => deps.isStored(objectKey(job.prefix, code))))
     const failures: JobFailure[] = codes
       .filter((_, i) => !stored[i])

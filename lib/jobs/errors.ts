@@ -20,3 +20,9 @@ export class PlanMissing extends ImgpullError {}
 
 /** An object that ends before the range its reader asks for: the bytes are not there. */
 export class ObjectTooShort extends ImgpullError {}
+
+/**
+ * A dead-lettered part a worker may still be running (a copy of its message): not counted yet,
+ * so that the codes that worker stores count `ok`; the dead-letter queue delivers it again.
+ */
+export class PartLeased extends ImgpullError {}

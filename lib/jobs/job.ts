@@ -80,8 +80,11 @@ export interface PartOutcome {
   readonly rest: readonly string[]
 }
 
-/** What became of recording a part: counted now, counted before (the first outcome stands), or not of the job's plan. */
-export type PartRecording = 'counted' | 'counted before' | 'not in plan'
+/**
+ * What became of recording a part: counted now, counted before (the first outcome stands), not of
+ * the job's plan, or held by a worker (for a dead-letter count, which waits for it).
+ */
+export type PartRecording = 'counted' | 'counted before' | 'not in plan' | 'leased'
 
 /** A job's id: a UUID, as the planner makes them. */
 export const JOB_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

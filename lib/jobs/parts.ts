@@ -2,6 +2,7 @@ import type { CodeFinished } from '../download/report.ts'
 import type { JobFailure, JobRecord, PartOutcome } from './job.ts'
 import type { ChunkMessage } from './messages.ts'
 import { chunkCodesOf } from './plan.ts'
+import { PartLeased } from './errors.ts'
 import { followUp, type JobSteps, type StepResult } from './finish.ts'
 import type { JobObjects, JobStore } from './ports.ts'
 
@@ -58,24 +59,42 @@ export function partOutcomeOf(message: ChunkMessage, codes: readonly string[], f
 export type PartRunner = (job: JobRecord, codes: readonly string[]) => Promise<PartOutcome>
 
 /**
+ * Who counts a part: a worker, which holds it until `leaseUntil` while it runs it, or the
+ * dead-letter count, which counts it only once no worker holds it.
+ */
+export type PartCounter = { readonly leaseUntil: () => string } | { readonly deadLetter: true }
+
+/**
  * Counts one part of a chunk into its job, exactly once, whoever delivers it (a worker, the
  * dead-letter count): a part counted before is not run again, but what follows it is sent again;
- * a message that names no part of the job's plan changes nothing and is dropped.
+ * a message that names no part of the job's plan changes nothing and is dropped. A worker holds
+ * the part before it looks whether it is counted, and the dead-letter count records only a part
+ * no worker holds, so a dead-letter copy never counts codes a running worker is storing.
  */
-export async function countPart(message: ChunkMessage, deps: JobSteps, run: PartRunner): Promise<StepResult> {
+export async function countPart(message: ChunkMessage, deps: JobSteps, counter: PartCounter, run: PartRunner): Promise<StepResult> {
   const { jobId, chunk, part } = message
   const job = await deps.store.record(jobId)
   if (job === undefined) return { kind: 'dropped', reason: `no job ${jobId}` }
+  const codes = await codesOfPart(job, message, deps)
+  if (codes === undefined) return notInPlan(message)
+  if ('leaseUntil' in counter) await deps.store.leasePart(jobId, chunk, part, counter.leaseUntil())
   const before = await deps.store.partOf(jobId, chunk, part)
   if (before !== undefined) {
     await followUp(message, before, deps)
     return { kind: 'done', jobId, what: `chunk ${chunk} part ${part} counted before` }
   }
-  const codes = await codesOfPart(job, message, deps)
-  if (codes === undefined) return notInPlan(message)
-  const outcome = await run(job, codes)
-  const recording = await deps.store.recordPart(jobId, outcome, deps.now().toISOString())
+  let outcome: PartOutcome
+  try {
+    outcome = await run(job, codes)
+  } catch (error) {
+    // A worker that gives the part up lets a dead-letter count of it go on at once.
+    if ('leaseUntil' in counter) await deps.store.leasePart(jobId, chunk, part, deps.now().toISOString())
+    throw error
+  }
+  const at = deps.now().toISOString()
+  const recording = await deps.store.recordPart(jobId, outcome, at, 'deadLetter' in counter ? { unleasedAt: at } : {})
   if (recording === 'not in plan') return notInPlan(message)
+  if (recording === 'leased') throw new PartLeased(`chunk ${chunk} part ${part} of job ${jobId} is held by a worker: counted once it is done`)
   // The first outcome recorded stands: a copy of the message may have been counted meanwhile.
   const counted = recording === 'counted' ? outcome : await deps.store.partOf(jobId, chunk, part)
   if (counted !== undefined) await followUp(message, counted, deps)

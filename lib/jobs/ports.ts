@@ -19,13 +19,21 @@ export interface JobStore {
    * Records a part's outcome and counts it into its job, at once and exactly once: the first
    * outcome recorded for a part is the one counted, whatever is recorded for it later (a
    * redelivered or duplicate message); a chunk the job's plan does not have changes nothing.
-   * The job's chunks done grow when a part leaves no rest. Throws JobNotFound for an unknown job.
+   * The job's chunks done grow when a part leaves no rest. With `unleasedAt`, a part a worker
+   * holds at that time is not recorded ('leased'). Throws JobNotFound for an unknown job.
    */
-  recordPart(jobId: string, outcome: PartOutcome, at: string): Promise<PartRecording>
+  recordPart(jobId: string, outcome: PartOutcome, at: string, options?: RecordOptions): Promise<PartRecording>
+  /** Notes that a worker runs the part until `until`: a dead-letter count of it waits until then. */
+  leasePart(jobId: string, chunk: number, part: number, until: string): Promise<void>
   /** Every failure recorded for the job's chunks, a page at a time, in chunk order. */
   failuresOf(jobId: string): AsyncIterable<readonly JobFailure[]>
   /** Marks a job done with its report, once, and sets it to expire some days from now; returns the job as it stands after. */
   finish(jobId: string, reportKey: string, at: string): Promise<JobStatus>
+}
+
+/** How a part is recorded: `unleasedAt`, only if no worker holds it then (its lease ended before). */
+export interface RecordOptions {
+  readonly unleasedAt?: string
 }
 
 /** The queue the jobs' messages go through: chunks to the workers, and the jobs' own next steps. */

@@ -8,6 +8,9 @@ import { ChunkIncomplete } from './errors.ts'
 import { parseJobMessage, type ChunkMessage } from './messages.ts'
 import { countPart, partOutcomeOf } from './parts.ts'
 
+// Lambda's longest timeout.
+const MAX_WORKER_MS = 15 * 60_000
+
 export interface WorkerDeps extends JobSteps {
   /** The download engine and the rules every chunk is held to, as any download request is. */
   readonly download: DownloadDeps
@@ -36,7 +39,9 @@ export async function runJobMessage(body: string, deps: WorkerDeps, controls: Ru
  * it finished are counted and the rest go on as the chunk's next part.
  */
 export function runChunk(message: ChunkMessage, deps: WorkerDeps, controls: RunControls = {}): Promise<StepResult> {
-  return countPart(message, deps, async (job, codes) => {
+  // Held as long as this invocation may run; without a deadline, as long as any worker may.
+  const leaseUntil = () => new Date(deps.now().getTime() + (controls.remainingMs?.() ?? MAX_WORKER_MS)).toISOString()
+  return countPart(message, deps, { leaseUntil }, async (job, codes) => {
     const finished: CodeFinished[] = []
     const observer: DownloadObserver = {
       codeFinished(event) {

@@ -181,6 +181,29 @@ describe('Jobs over HTTP, through the local stack', () => {
     expect(origin.requests.filter((path) => path === '/c7.jpg')).toHaveLength(2)
   }, 120_000)
 
+  it('waits for a worker still running a chunk whose copy reached the dead-letter queue: the images it stores count ok', async () => {
+    const codes = Array.from({ length: 30 }, (_, i) => `r${i}`)
+    let slowHit: () => void = () => undefined
+    const reached = new Promise<void>((resolve) => (slowHit = resolve))
+    const routes: Record<string, Behaviour> = Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(8, 300))]))
+    // Answered after 3 s, within the worker's 6: the copy reaches the dead letters meanwhile.
+    routes['/r5.jpg'] = (res: ServerResponse, req, hit, later) => {
+      slowHit()
+      stallHeaders(3_000, image(jpegBytes(8, 300)))(res, req, hit, later)
+    }
+    origin = await startOrigin(routes)
+
+    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 2, prefix: 'flags/racing/' })
+    const jobId = String(accepted.json['jobId'])
+    await reached
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MessageBody: JSON.stringify(await chunkMessageOf(jobId, 0)) }))
+    const job = await untilDone(jobId, 60_000)
+
+    expect(job).toMatchObject({ chunks: 1, counter: { ok: 30, not_found: 0, error: 0 } })
+    expectFinished(job)
+    expect(origin.requests).toHaveLength(30)
+  }, 120_000)
+
   it('sends a chunk that keeps failing to the dead-letter queue, counts its codes error, and finishes the job', async () => {
     // Origins that never answer: every delivery of the chunk runs out of time and is left for another.
     origin = await startOrigin({ '/stuck1.jpg': stallHeaders(FOREVER_MS, image(jpegBytes(4))), '/stuck2.jpg': stallHeaders(FOREVER_MS, image(jpegBytes(5))) })

@@ -281,7 +281,7 @@ describe('serverless package --stage prod', () => {
       `sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ChangeMessageVisibility on ${jobsQueue}`,
     ].sort())
     expect(summary('DeadLettersRole')).toEqual([
-      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query on ${table}`,
+      `dynamodb:PutItem,dynamodb:GetItem,dynamodb:UpdateItem,dynamodb:Query,dynamodb:ConditionCheckItem on ${table}`,
       `s3:GetObject on ${JSON.stringify([{ 'Fn::Sub': '${ImagesBucket.Arn}/flags/*' }, { 'Fn::Sub': '${ImagesBucket.Arn}/plans/*' }])}`,
       `s3:PutObject,s3:AbortMultipartUpload on ${reports}`,
       `sqs:SendMessage on ${jobsQueue}`,

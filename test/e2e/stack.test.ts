@@ -89,7 +89,8 @@ const JOBS_QUEUE = { 'Fn::GetAtt': ['JobsQueue', 'Arn'] }
  * The recorded stack as it stands now that a job's plan is stored in the bucket and every step of
  * a job after the planner may queue the next (issue 20): the planner writes plans and no report;
  * the worker reads its chunk's line of a plan, streams a report and queues a chunk's next part or
- * a job's finish; the dead letters also look for a stored image. Each of those functions reads
+ * a job's finish; the dead letters also look for a stored image, and count a part only while no
+ * worker holds it. Each of those functions reads
  * the queue and the fan-out check's delay, the planner where plans go.
  */
 function withJobsPlannedInTheBucket(recorded: (typeof fixture)[string]): (typeof fixture)[string] {
@@ -107,7 +108,13 @@ function withJobsPlannedInTheBucket(recorded: (typeof fixture)[string]): (typeof
       description: 'imgpull jobs - runs the chunks of jobs from the queue, and their fan-outs and finishes',
     },
     DeadLetters: {
-      add: [grant('s3:GetObject', inBucket('flags/')), grant('s3:GetObject', inBucket('plans/')), grant('s3:AbortMultipartUpload', inBucket('reports/')), grant('sqs:SendMessage', JOBS_QUEUE)],
+      add: [
+        grant('dynamodb:ConditionCheckItem', JOBS_TABLE),
+        grant('s3:GetObject', inBucket('flags/')),
+        grant('s3:GetObject', inBucket('plans/')),
+        grant('s3:AbortMultipartUpload', inBucket('reports/')),
+        grant('sqs:SendMessage', JOBS_QUEUE),
+      ],
       remove: [],
       variables: { JOBS_QUEUE_URL: { Ref: 'JobsQueue' }, LOCAL_SQS_ENDPOINT: '', FAN_OUT_CHECK_SECONDS: '60' },
     },

@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
 import { loadDeadLettersConfig } from '../../lib/config/deadLetters.ts'
 import { loadJobsConfig } from '../../lib/config/jobs.ts'
@@ -15,6 +16,9 @@ import { composeJobs } from '../../lib/wiring/jobs.ts'
 import { composeJobStatus } from '../../lib/wiring/jobStatus.ts'
 import { composeWorker } from '../../lib/wiring/worker.ts'
 import { image, jpegBytes, stallHeaders, startOrigin, status, type OriginFixture } from '../../devkit/originFixture.ts'
+import { pass, startS3FaultProxy } from '../../devkit/s3FaultProxy.ts'
+import { createS3Client } from '../../lib/adapters/s3/client.ts'
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import { useJobServers } from '../support/localJobs.ts'
 import { useIntegrationServers } from '../support/localS3.ts'
 
@@ -23,7 +27,7 @@ const jobServers = useJobServers()
 const FOREVER_MS = 10 * 60_000
 
 /** The jobs functions' work, each composed as its handler composes it, on the local servers. */
-function jobsFor(origin: OriginFixture, env: Record<string, string> = {}) {
+function jobsFor(origin: OriginFixture, env: Record<string, string> = {}, clients: { s3Client?: S3Client; sqs?: SQSClient } = {}) {
   const local = {
     BUCKET_NAME: servers.s3.bucket,
     BASE_URL: origin.baseUrl,
@@ -40,7 +44,7 @@ function jobsFor(origin: OriginFixture, env: Record<string, string> = {}) {
     RETRY_BASE_DELAY_MS: '5',
     ...env,
   }
-  const s3 = { s3Client: servers.s3.client }
+  const s3 = { s3Client: clients.s3Client ?? servers.s3.client, ...(clients.sqs === undefined ? {} : { sqs: clients.sqs }) }
   return {
     start: composeJobs(loadJobsConfig(local), s3),
     status: composeJobStatus(loadJobStatusConfig(local)),
@@ -51,12 +55,14 @@ function jobsFor(origin: OriginFixture, env: Record<string, string> = {}) {
 
 const sqs = () => new SQSClient({ endpoint: jobServers.queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })
 
-/** Every message waiting in the jobs queue (delayed ones aside), taken and deleted. */
-async function takeAll(): Promise<Message[]> {
+/** Every message waiting in the jobs queue (delayed ones aside), taken and deleted; waiting up to `waitSeconds` for the first. */
+async function takeAll(waitSeconds = 0): Promise<Message[]> {
   const client = sqs()
   const messages: Message[] = []
   for (;;) {
-    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: jobServers.queues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+    const { Messages = [] } = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: jobServers.queues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: messages.length === 0 ? waitSeconds : 0 }),
+    )
     if (Messages.length === 0) break
     for (const message of Messages) await client.send(new DeleteMessageCommand({ QueueUrl: jobServers.queues.queueUrl, ReceiptHandle: message.ReceiptHandle }))
     messages.push(...Messages)
@@ -68,10 +74,10 @@ async function takeAll(): Promise<Message[]> {
 type Jobs = ReturnType<typeof jobsFor>
 
 /** Runs what the queue holds, and what that sends, until nothing is left: the workers' part of a job. */
-async function drain(jobs: Jobs): Promise<string[]> {
+async function drain(jobs: Jobs, waitSeconds = 0): Promise<string[]> {
   const run: string[] = []
   for (let round = 0; round < 50; round += 1) {
-    const messages = await takeAll()
+    const messages = await takeAll(round === 0 ? waitSeconds : 0)
     if (messages.length === 0) break
     for (const message of messages) {
       run.push(message.Body ?? '')
@@ -282,5 +288,67 @@ describe('Jobs through the local DynamoDB, SQS and S3', () => {
     const report = (await servers.s3.getObject(`reports/${accepted.jobId}.csv`))?.body.toString() ?? ''
     expect(report).toMatch(/^a,error,dead_letter,0,,"?the chunk was refused: /m)
     expect(origin.requests).toEqual([])
+  })
+
+  it('finishes a job whose report could not be written once S3 takes it: the finish is delivered again', async () => {
+    const codes = Array.from({ length: 12 }, (_, i) => `w${i}`)
+    const origin = servers.track(await originOf(codes))
+    let refuseReports = true
+    const proxy = servers.track(
+      await startS3FaultProxy(servers.s3.endpoint, (method, url) => (refuseReports && method === 'PUT' && url.includes('/reports/') ? { kind: 'status', status: 503, code: 'SlowDown' } : pass)),
+    )
+    const s3Client = createS3Client({ localEndpoint: proxy.endpoint })
+    const jobs = jobsFor(origin, { LOCAL_S3_ENDPOINT: proxy.endpoint, MAX_ATTEMPTS: '1' }, { s3Client })
+    const accepted = await jobs.start({ codes: [...codes, 'missing'], prefix: 'flags/report/' }, (id) => id)
+
+    const [first, second] = await takeAll()
+    await jobs.runMessage(first?.Body ?? '')
+    await jobs.runMessage(second?.Body ?? '')
+    const [finish] = await takeAll()
+    await expect(jobs.runMessage(finish?.Body ?? '')).rejects.toThrow()
+    const refused = await jobs.status({ jobId: accepted.jobId })
+    refuseReports = false
+    await jobs.runMessage(finish?.Body ?? '')
+
+    expect(refused).toMatchObject({ state: 'running', chunksDone: 2, reportKey: null })
+    expect(await expectFinished(jobs, accepted.jobId)).toMatchObject({ counter: { ok: 12, not_found: 1, error: 0 }, reportKey: `reports/${accepted.jobId}.csv` })
+    expect((await servers.s3.getObject(`reports/${accepted.jobId}.csv`))?.body.toString()).toContain('missing,not_found,not_found,1,404,not found')
+    s3Client.destroy()
+  })
+
+  it('takes up the fan-out of a planner that died midway from its last checkpoint, and the job finishes with every code once', async () => {
+    const codes = Array.from({ length: 350 }, (_, i) => `f${String(i).padStart(3, '0')}`)
+    const origin = servers.track(await originOf(codes))
+    // The planner's queue dies after the check and 150 chunks: mid-way through its second hundred.
+    let sent = 0
+    const dying = sqs()
+    const send = dying.send.bind(dying) as (command: unknown) => Promise<unknown>
+    Object.assign(dying, {
+      send: async (command: unknown) => {
+        if (command instanceof SendMessageBatchCommand) {
+          sent += command.input.Entries?.length ?? 0
+          if (sent > 151) throw new Error('the planner died')
+        }
+        return send(command)
+      },
+    })
+    const env = { CHUNK_SIZE: '1', MAX_JOB_CODES: '1000', FAN_OUT_CHECK_SECONDS: '1' }
+    const planner = jobsFor(origin, env, { sqs: dying })
+    const jobs = jobsFor(origin, env)
+
+    await expect(planner.start({ codes, prefix: 'flags/resumed/' }, (id) => id, 'resumed-request')).rejects.toThrow('the planner died')
+    const { jobId } = await jobs.start({ codes, prefix: 'flags/resumed/' }, (id) => id, 'resumed-request')
+    const beforeCheck = await drain(jobs)
+    // The check, due a second after the planner queued it, takes the fan-out up.
+    let afterCheck: string[] = []
+    for (let wait = 0; wait < 10 && afterCheck.length === 0; wait += 1) afterCheck = await drain(jobs, 1)
+
+    const chunks = chunksOf([...beforeCheck, ...afterCheck]).map((message) => message.chunk)
+    expect(new Set(chunks).size).toBe(350)
+    // Sent again: at most the chunks past the last checkpoint (100) that the planner had sent.
+    expect(chunks.length - 350).toBeLessThanOrEqual(50)
+    expect(await expectFinished(jobs, jobId)).toMatchObject({ total: 350, chunks: 350, counter: { ok: 350, not_found: 0, error: 0 } })
+    expect(origin.requests).toHaveLength(350)
+    dying.destroy()
   })
 })

@@ -175,6 +175,22 @@ export function describeJobStoreContract(name: string, storeOf: () => JobStore, 
       expect(await store.partOf(jobId, 2, 0)).toBeUndefined()
     })
 
+    it('records a dead-letter count of a part only once no worker holds it, and never lists the hold among the failures', async () => {
+      const store = storeOf()
+      const jobId = await newJob(store, 2)
+      await store.leasePart(jobId, 0, 0, '2026-11-26T10:05:00.000Z')
+
+      const held = await store.recordPart(jobId, outcome(0, 0, 10), AT, { unleasedAt: '2026-11-26T10:04:59.000Z' })
+      const free = await store.recordPart(jobId, outcome(0, 0, 10), AT, { unleasedAt: '2026-11-26T10:05:00.000Z' })
+      await store.leasePart(jobId, 1, 0, '2026-11-26T10:09:00.000Z')
+      // A worker's own count does not wait for its hold.
+      const worker = await store.recordPart(jobId, outcome(1, 10), AT)
+
+      expect([held, free, worker]).toEqual(['leased', 'counted', 'counted'])
+      expect(await store.get(jobId)).toMatchObject({ chunksDone: 2, counter: { ok: 10, not_found: 0, error: 10 } })
+      expect(await allFailures(store, jobId)).toHaveLength(10)
+    })
+
     it('pages the failures of a job in chunk order, whatever order the parts were recorded in, past a page of parts', async () => {
       const store = storeOf()
       const jobId = await newJob(store, 40)

@@ -32,7 +32,10 @@ type Item = Record<string, unknown>
 
 const jobKey = (jobId: string) => ({ pk: `JOB#${jobId}`, sk: JOB_SORT_KEY })
 // Sorted by chunk, then part: a job's failures come back in chunk order.
-const partKey = (jobId: string, chunk: number, part: number) => ({ pk: `JOB#${jobId}`, sk: `${PART_PREFIX}${String(chunk).padStart(7, '0')}#${String(part).padStart(4, '0')}` })
+const partId = (chunk: number, part: number) => `${String(chunk).padStart(7, '0')}#${String(part).padStart(4, '0')}`
+const partKey = (jobId: string, chunk: number, part: number) => ({ pk: `JOB#${jobId}`, sk: `${PART_PREFIX}${partId(chunk, part)}` })
+// Beside the parts, never among them: the failures' query reads the parts alone.
+const leaseKey = (jobId: string, chunk: number, part: number) => ({ pk: `JOB#${jobId}`, sk: `LEASE#${partId(chunk, part)}` })
 
 /**
  * Jobs in one DynamoDB table (partition key `pk`, sort key `sk`): an item per job holding its
@@ -104,8 +107,26 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
       return Item === undefined ? undefined : partOf(Item)
     },
 
-    async recordPart(jobId, outcome, at) {
+    async leasePart(jobId, chunk, part, until) {
+      await client.send(new PutCommand({ TableName: tableName, Item: { ...leaseKey(jobId, chunk, part), leasedUntil: until, expiresAt: expiresAt(until) } }))
+    },
+
+    async recordPart(jobId, outcome, at, { unleasedAt } = {}) {
       const final = outcome.rest.length === 0 ? 1 : 0
+      // Only once no worker holds the part: a lease that ended, or none.
+      const unleased =
+        unleasedAt === undefined
+          ? []
+          : [
+              {
+                ConditionCheck: {
+                  TableName: tableName,
+                  Key: leaseKey(jobId, outcome.chunk, outcome.part),
+                  ConditionExpression: 'attribute_not_exists(pk) OR leasedUntil <= :at',
+                  ExpressionAttributeValues: { ':at': unleasedAt },
+                },
+              },
+            ]
       try {
         await client.send(
           new TransactWriteCommand({
@@ -136,14 +157,16 @@ export function dynamoJobStore(client: DynamoDBDocumentClient, tableName: string
                   },
                 },
               },
+              ...unleased,
             ],
           }),
         )
         return 'counted'
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error
-        const [part, job] = error.CancellationReasons ?? []
+        const [part, job, lease] = error.CancellationReasons ?? []
         if (part?.Code === 'ConditionalCheckFailed') return 'counted before'
+        if (lease?.Code === 'ConditionalCheckFailed' && job?.Code !== 'ConditionalCheckFailed') return 'leased'
         if (job?.Code !== 'ConditionalCheckFailed') throw error
         if ((await reader.get(jobId)) === undefined) throw new JobNotFound(`no job ${jobId} to count chunk ${outcome.chunk} into`, { cause: error })
         return 'not in plan'

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { PartLeased } from '../../../lib/jobs/errors.ts'
 import { InjectedCrash } from '../../../devkit/memoryJobPorts.ts'
 import type { ChunkMessage } from '../../../lib/jobs/messages.ts'
-import { codesOf, expectCountedOnce, jobsHarness } from './jobsHarness.ts'
+import { codesOf, expectCountedOnce, jobsHarness, WORKER_TIMEOUT_SECONDS } from './jobsHarness.ts'
 
 const UNKNOWN_JOB = '00000000-0000-4000-8000-00000000dead'
 const WHY = 'the chunk kept failing and went to the dead-letter queue'
@@ -81,6 +82,9 @@ describe('Function: countDeadLetter, for images a delivery stored', () => {
     await expect(jobs.run(bodyOf(body))).rejects.toBeInstanceOf(InjectedCrash)
     const stored = jobs.sink.stored.size
 
+    // The dead worker held the part for as long as it could have run: counted once that is over.
+    await expect(jobs.countDeadLetter(bodyOf(body))).rejects.toBeInstanceOf(PartLeased)
+    jobs.clock.advance(WORKER_TIMEOUT_SECONDS)
     const dead = await jobs.countDeadLetter(bodyOf(body))
     await jobs.deliverAll()
 
@@ -106,7 +110,7 @@ describe('Function: countDeadLetter, for images a delivery stored', () => {
     expect(jobs.report(accepted.jobId)).toBe(`code,status,reason,attempts,httpStatus,message\nh0,error,dead_letter,0,,${WHY}\nh2,error,dead_letter,0,,${WHY}\n`)
   })
 
-  it('counts a chunk once when its dead-letter copy is counted while a worker still runs it: the first count stands, stored images ok', async () => {
+  it('waits for a worker still running a dead-lettered copy of its chunk: the images it stores count ok', async () => {
     const jobs = jobsHarness({ chunkSize: 10, answers: { v4: 'stall' } })
     const accepted = await jobs.start({ codes: codesOf('v', 5), prefix: 'flags/race/' })
     const [body] = jobs.chunksSent()
@@ -123,17 +127,20 @@ describe('Function: countDeadLetter, for images a delivery stored', () => {
 
     const running = jobs.run(bodyOf(body), { signal: deadline.signal, observer })
     await fourStored
-    const dead = await jobs.countDeadLetter(bodyOf(body))
+    const dead = jobs.countDeadLetter(bodyOf(body))
+    await expect(dead).rejects.toBeInstanceOf(PartLeased)
     deadline.abort()
     const ran = await running
-    await jobs.deliverAll()
+    const again = await jobs.countDeadLetter(bodyOf(body))
+    // The rest (v4) never gets time, and goes to the dead-letter queue.
+    await jobs.deliverAll(undefined, { remainingMs: () => 0 })
 
-    expect(dead).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted' })
-    expect(ran).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted before' })
+    expect(ran).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted, 1 codes cut short sent on' })
+    expect(again).toEqual({ kind: 'done', jobId: accepted.jobId, what: 'chunk 0 part 0 counted before' })
     const job = await jobs.status(accepted.jobId)
     expectCountedOnce(job)
     expect(job).toMatchObject({ counter: { ok: 4, not_found: 0, error: 1 } })
-    expect(jobs.store.recordedParts(accepted.jobId)).toEqual(['0.0'])
+    expect(jobs.store.recordedParts(accepted.jobId)).toEqual(['0.0', '0.1'])
     expect(jobs.report(accepted.jobId)).toBe(`code,status,reason,attempts,httpStatus,message\nv4,error,dead_letter,0,,${WHY}\n`)
   })
 
@@ -142,8 +149,9 @@ describe('Function: countDeadLetter, for images a delivery stored', () => {
     const accepted = await jobs.start({ codes: codesOf('n', 6), prefix: 'flags/next/', concurrency: 1 })
     const [body] = jobs.chunksSent()
     let starts = 0
-    // Part 0 finishes two codes; every later delivery has no time at all.
-    const errors = await jobs.deliverAll(2, (message) => ({ remainingMs: () => (message.part === 0 && starts++ <= 2 ? 60_000 : 0) }))
+    // Part 0 finishes two codes (its first two readings: its hold on the part and its timer);
+    // every later delivery has no time at all.
+    const errors = await jobs.deliverAll(2, (message) => ({ remainingMs: () => (message.part === 0 && starts++ <= 3 ? 60_000 : 0) }))
 
     expect(body).toMatchObject({ part: 0 })
     expect(errors.map((error) => (error as Error).name)).toEqual(['ChunkIncomplete', 'ChunkIncomplete'])

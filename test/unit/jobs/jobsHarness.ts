@@ -6,6 +6,7 @@ import { testSettings } from '../download/testSettings.ts'
 import { TransportError } from '../../../lib/download/errors.ts'
 import type { ImageRequest, ImageSource, ObjectSink, OriginValidators } from '../../../lib/download/ports.ts'
 import { countDeadLetter, type DeadLetterDeps } from '../../../lib/jobs/deadLetters.ts'
+import { PartLeased } from '../../../lib/jobs/errors.ts'
 import type { RemainingMs } from '../../../lib/jobs/fanOut.ts'
 import type { JobSteps, StepResult } from '../../../lib/jobs/finish.ts'
 import type { JobRecord, JobStatus } from '../../../lib/jobs/job.ts'
@@ -218,7 +219,16 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
           if (message?.kind !== 'chunk') return harness.run(body)
           return harness.run(body, typeof controls === 'function' ? controls(message) : controls)
         },
-        (body) => harness.countDeadLetter(body),
+        async (body) => {
+          try {
+            return await harness.countDeadLetter(body)
+          } catch (error) {
+            // Delivered again once the dead-letter queue's visibility timeout has passed: by then
+            // the worker that held the part has ended, whatever its timeout.
+            if (error instanceof PartLeased) clock.advance(WORKER_TIMEOUT_SECONDS)
+            throw error
+          }
+        },
         maxReceiveCount,
         maxDeliveries,
       ),
@@ -230,6 +240,9 @@ export function jobsHarness(options: HarnessOptions = {}): JobsHarness {
   }
   return harness
 }
+
+// Lambda's longest: a worker run without a deadline holds its part this long.
+export const WORKER_TIMEOUT_SECONDS = 15 * 60
 
 /** `count` codes named `${stem}0`, `${stem}1`, … */
 export function codesOf(stem: string, count: number): string[] {
@@ -248,6 +261,7 @@ export function expectCountedOnce(job: JobStatus | undefined): void {
 /** Remaining time that runs out once `codes` codes have started, for a run of concurrency 1: a Lambda's deadline, cutting a part short. */
 export function timeLeftFor(codes: number): RunControls {
   let starts = 0
-  // The first reading sets the run's timer; each later one asks whether a code may start.
-  return { remainingMs: () => (starts++ <= codes ? 60_000 : 0) }
+  // The first reading is the worker's hold on the part, the second sets the run's timer; each
+  // later one asks whether a code may start.
+  return { remainingMs: () => (starts++ <= codes + 1 ? 60_000 : 0) }
 }
