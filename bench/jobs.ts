@@ -1,8 +1,9 @@
-// The jobs part of `npm run bench`: a 20 000-code job through the whole local stack, as `npm start`
-// runs it (serverless-offline, the local S3, SQS and DynamoDB servers, the queue pollers), from an
-// origin answering every image after BENCH_LATENCY_MS (default 50). Its time from POST /jobs to
-// done, against the least any design could take at the same caps: ceil(N / (M x C)) x L, with M
-// workers (the queue's maximum concurrency) of C requests each.
+// The jobs part of `npm run bench`: a job of BENCH_CODES codes (default 20 000) through the whole
+// local stack, as `npm start` runs it (serverless-offline, the local S3, SQS and DynamoDB servers,
+// the queue pollers), from an origin answering every image after BENCH_LATENCY_MS (default 50).
+// Its time from POST /jobs to done, against the least any design could take at the same caps:
+// ceil(N / (M x C)) x L, with M workers (the queue's maximum concurrency) of C requests each; and
+// what it cost the table per chunk. BENCH_PATHS=default runs the default path alone.
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -16,7 +17,7 @@ import { image, jpegBytes, startOrigin } from '../devkit/originFixture.ts'
 import { startJobPollers } from '../devkit/queuePoller.ts'
 import { localJobsSettings } from '../devkit/serverlessConfig.ts'
 
-const CODES = 20_000
+const CODES = Number(process.env['BENCH_CODES'] ?? 20_000)
 // The chunk size: the template's default, unless BENCH_CHUNK_SIZE says otherwise.
 const CHUNK_SIZE = process.env['BENCH_CHUNK_SIZE']
 const CONCURRENCY = 8
@@ -81,9 +82,11 @@ try {
   const floorMs = Math.ceil(CODES / (workers * CONCURRENCY)) * LATENCY_MS
   const rows = []
   // The default path (a listing of each chunk's key range, then GET and PUT), then forced (GET and PUT).
-  for (const force of [false, true]) {
+  const paths = process.env['BENCH_PATHS'] === 'default' ? [false] : [false, true]
+  for (const force of paths) {
     const startedAt = performance.now()
     const invocationsBefore = poller.stats.invocations
+    const tableBefore = table.stats()
     const response = await fetch(`http://127.0.0.1:${HTTP_PORT}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -92,13 +95,15 @@ try {
     const accepted = (await response.json()) as { jobId: string; chunks: number; maxOriginRequests: number }
     const acceptedMs = performance.now() - startedAt
     let job: { state: string; counter: Record<string, number> } | undefined
-    // Bounded: a job that is not done in ten minutes is a failure of the benchmark.
-    for (let poll = 0; poll < 3000 && job?.state !== 'done'; poll += 1) {
+    // Bounded: a job not done in ten minutes (more for a larger job) is a failure of the benchmark.
+    for (let poll = 0; poll < Math.max(3000, CODES / 10) && job?.state !== 'done'; poll += 1) {
       await sleep(200)
       job = (await (await fetch(`http://127.0.0.1:${HTTP_PORT}/jobs/${accepted.jobId}`)).json()) as typeof job
     }
     const elapsedMs = performance.now() - startedAt
     if (job?.state !== 'done') throw new Error(`job not done: ${JSON.stringify(job)}`)
+    const tableAfter = table.stats()
+    const requestsOf = (stats: typeof tableAfter) => Object.values(stats.requests).reduce((sum, count) => sum + count, 0)
     rows.push({
       path: force ? 'forced' : 'default',
       chunks: accepted.chunks,
@@ -108,6 +113,9 @@ try {
       '× floor': Number((elapsedMs / floorMs).toFixed(2)),
       'max in flight (promised)': `${origin.maxInFlight} (${accepted.maxOriginRequests})`,
       invocations: poller.stats.invocations - invocationsBefore,
+      // Every request of the run, the status reads of this loop (one per 200 ms) among them.
+      'table items written per chunk': Number(((tableAfter.itemsWritten - tableBefore.itemsWritten) / accepted.chunks).toFixed(2)),
+      'table requests per chunk': Number(((requestsOf(tableAfter) - requestsOf(tableBefore)) / accepted.chunks).toFixed(2)),
       counter: JSON.stringify(job.counter),
     })
   }

@@ -68,6 +68,8 @@ export async function startLocalQueues(port: number, settings: QueueSettings): P
 
 export interface LocalTable {
   readonly endpoint: string
+  /** Requests the table answered so far, by operation, and the items its writes wrote. */
+  stats(): { readonly requests: Readonly<Record<string, number>>; readonly itemsWritten: number }
   close(): Promise<void>
 }
 
@@ -95,6 +97,7 @@ export async function startLocalTable(port: number): Promise<LocalTable> {
     const front = await startLocalTransactions(port, dynaliteEndpoint)
     return {
       endpoint: front.endpoint,
+      stats: () => front.stats(),
       close: async () => {
         await front.close()
         await closeDynalite()

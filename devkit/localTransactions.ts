@@ -32,6 +32,8 @@ import { Agent, createServer, request, type IncomingMessage, type ServerResponse
 
 export interface LocalTransactions {
   readonly endpoint: string
+  /** Requests answered so far, by operation, and the items the writes among them wrote. */
+  stats(): { readonly requests: Readonly<Record<string, number>>; readonly itemsWritten: number }
   close(): Promise<void>
 }
 
@@ -149,6 +151,7 @@ export async function startLocalTransactions(port: number, dynaliteEndpoint: str
     }
   }
 
+  let transactionItemsWritten = 0
   const transactWrite = async (input: { TransactItems?: unknown; ClientRequestToken?: unknown }): Promise<Answer> => {
     const actions = actionsOf(input.TransactItems, ACTION_KINDS)
     if (!Array.isArray(actions)) return actions
@@ -183,6 +186,7 @@ export async function startLocalTransactions(port: number, dynaliteEndpoint: str
       throw error
     }
     if (reasons.every(({ Code }) => Code === 'None')) {
+      transactionItemsWritten += writes.filter(({ kind }) => kind !== 'ConditionCheck').length
       if (token !== undefined) tokens.set(token, { request: fingerprint, at: Date.now() })
       return ok({})
     }
@@ -218,9 +222,13 @@ export async function startLocalTransactions(port: number, dynaliteEndpoint: str
     res.end(JSON.stringify(answer.body, toWire))
   }
 
+  const requests: Record<string, number> = {}
+  let itemsWritten = 0
   const server = createServer((req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '')
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : ''
+    requests[operation] = (requests[operation] ?? 0) + 1
+    if (WRITES.has(operation) && operation !== 'BatchWriteItem') itemsWritten += 1
     if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') return void transaction(operation, req, res)
     if (WRITES.has(operation)) return void exclusively(() => forward(req, res))
     void forward(req, res)
@@ -232,6 +240,7 @@ export async function startLocalTransactions(port: number, dynaliteEndpoint: str
   const address = server.address()
   return {
     endpoint: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`,
+    stats: () => ({ requests: { ...requests }, itemsWritten: itemsWritten + transactionItemsWritten }),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       agent.destroy()
