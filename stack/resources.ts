@@ -37,7 +37,7 @@ export function deriveStack(functions: Readonly<Record<string, FunctionEntry>>, 
   }
   return {
     Resources: {
-      ...dataResources(),
+      ...dataResources(settings),
       ...queueResources({ visibility: queueVisibility(functions, settings.providerTimeout), maxReceiveCount: settings.maxReceiveCount }),
       ...perFunction,
       ...stackAlarms(settings),

@@ -42,8 +42,12 @@ export const JOBS_TABLE_KEYS = {
   ],
 } as const
 
+// A job's plan is read until the job is done, which is at most the jobs queue's 14 days of
+// retention after it was planned: kept twice as long, then removed.
+export const PLAN_EXPIRY_DAYS = 30
+
 /** The private images bucket, and the jobs' table. */
-export function dataResources(): Resources {
+export function dataResources({ planPrefix }: { readonly planPrefix: string }): Resources {
   return {
     ImagesBucket: {
       Type: 'AWS::S3::Bucket',
@@ -53,7 +57,12 @@ export function dataResources(): Resources {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        LifecycleConfiguration: { Rules: [{ Id: 'AbortIncompleteUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'AbortIncompleteUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+            { Id: 'ExpirePlans', Status: 'Enabled', Prefix: planPrefix, ExpirationInDays: PLAN_EXPIRY_DAYS },
+          ],
+        },
       },
     },
     ImagesBucketPolicy: {

@@ -119,6 +119,9 @@ describe('A job page in a browser', () => {
       report: (document.getElementById('report') as HTMLAnchorElement).href,
     }))
     expect(shown).toMatchObject({ value: 1000, ok: '990', notFound: '10', error: '0', failures: 10, doneShown: true })
+    // Every chunk counted, every code once.
+    const job = (await (await fetch(`${stack.offline.httpUrl}/jobs/${jobId}`)).json()) as { total: number; chunks: number; chunksDone: number; counter: Record<string, number> }
+    expect([job.chunksDone, Object.values(job.counter).reduce((sum, count) => sum + count, 0)]).toEqual([job.chunks, job.total])
     const report = await (await fetch(shown.report)).text()
     expect(report.trim().split('\n')).toHaveLength(11)
     await Promise.all([page.waitForNavigation(), page.click('#done a[href^="/gallery"]')])

@@ -119,7 +119,11 @@ function withJobsPlannedInTheBucket(recorded: (typeof fixture)[string]): (typeof
       variables: { JOBS_QUEUE_URL: { Ref: 'JobsQueue' }, LOCAL_SQS_ENDPOINT: '', FAN_OUT_CHECK_SECONDS: '60' },
     },
   }
-  const resources = { ...recorded.resources }
+  const bucket = recorded.resources['ImagesBucket'] as { Properties: { LifecycleConfiguration: { Rules: unknown[] } } }
+  // Plans, kept past the longest a job stays open, then removed.
+  const expirePlans = { Id: 'ExpirePlans', Status: 'Enabled', Prefix: 'plans/', ExpirationInDays: 30 }
+  const lifecycle = { Rules: [...bucket.Properties.LifecycleConfiguration.Rules, expirePlans] }
+  const resources: Record<string, Record<string, unknown>> = { ...recorded.resources, ImagesBucket: { ...bucket, Properties: { ...bucket.Properties, LifecycleConfiguration: lifecycle } } }
   for (const [fn, { add, remove, variables, description }] of Object.entries(changes)) {
     const role = resources[`${fn}Role`] as { Properties: { grants: string[] } }
     const grants = [...role.Properties.grants.filter((pair) => !remove.includes(pair)), ...add].sort()

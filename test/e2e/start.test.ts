@@ -113,13 +113,15 @@ describe('npm start', () => {
       expect(response.status).toBe(202)
       const { jobId, statusUrl } = (await response.json()) as { jobId: string; statusUrl: string }
       expect(statusUrl).toBe(`http://127.0.0.1:${ports.http}/jobs/${jobId}`)
-      type Job = { state: string; counter: unknown; reportKey: string }
+      type Job = { state: string; counter: Record<string, number>; reportKey: string; total: number; chunks: number; chunksDone: number }
       let job: Job | undefined
       await until('the job to be done', async () => {
         job = (await (await fetch(statusUrl)).json()) as Job
         return job.state === 'done'
       }, 60_000)
       expect(job?.counter).toEqual({ ok: 120, not_found: 1, error: 0 })
+      // Every chunk counted, every code once.
+      expect([job?.chunksDone, Object.values(job?.counter ?? {}).reduce((sum, count) => sum + count, 0)]).toEqual([job?.chunks, job?.total])
       const report = await fetch(`http://127.0.0.1:${ports.s3}/imgpull-local-images/${job?.reportKey}`)
       expect(await report.text()).toBe('code,status,reason,attempts,httpStatus,message\nabsent,not_found,not_found,1,404,not found\n')
     } finally {
