@@ -1,5 +1,5 @@
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { crashes, InjectedCrash, memoryJobStore } from '../../devkit/memoryJobPorts.ts'
+import { InjectedCrash } from '../../devkit/memoryJobPorts.ts'
 import { dynamoJobStore } from '../../lib/adapters/dynamodb/jobStore.ts'
 import { useJobServers } from '../support/localJobs.ts'
 import { describeJobStoreContract, type CrashingStore } from '../support/jobStoreContract.ts'
@@ -28,10 +28,6 @@ function crashingDynamoStore(): CrashingStore {
   }
 }
 
-// The same scenarios through the store the unit tests fake and through the real one: the fake
-// is only as good as its agreement with DynamoDB.
-describeJobStoreContract('in memory', () => memoryJobStore(), () => {
-  const crash = crashes()
-  return { store: memoryJobStore(crash), crashAtPart: (when) => crash.at('store.part', when) }
-})
+// The scenarios the store the unit tests fake is held to (test/unit/jobs/memoryJobStore.test.ts),
+// through the real one: the fake is only as good as its agreement with DynamoDB.
 describeJobStoreContract('DynamoDB', () => dynamoStore(servers.dynamoDb), crashingDynamoStore)

@@ -216,6 +216,16 @@ export function describeJobStoreContract(name: string, storeOf: () => JobStore, 
       expect(again).toMatchObject({ state: 'done', finishedAt: '2026-11-26T10:05:00.000Z', reportKey: `reports/${jobId}.csv` })
     })
 
+    it('leaves a finished job as it is when one of its parts is recorded again', async () => {
+      const store = storeOf()
+      const jobId = await newJob(store, 1)
+      await store.recordPart(jobId, outcome(0, 10), AT)
+      const done = await store.finish(jobId, `reports/${jobId}.csv`, '2026-11-26T10:05:00.000Z')
+
+      expect(await store.recordPart(jobId, outcome(0, 0, 10), '2026-11-26T10:06:00.000Z')).toBe('counted before')
+      expect(await store.get(jobId)).toEqual(done)
+    })
+
     it('lists the most recent jobs first', async () => {
       const store = storeOf()
       const ids = []
