@@ -2,30 +2,28 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { image, jpegBytes, stallHeaders, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
-import type { JobStatus } from '../../lib/jobs/job.ts'
-import type { ChunkMessage } from '../../lib/jobs/messages.ts'
+import { image, jpegBytes, stallHeaders, startOrigin, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
+import { pass, type S3Fault } from '../../devkit/s3FaultProxy.ts'
+import { expectFinished, JOBS_TEST_PARAMS, JOBS_TEST_QUEUE, jobsOverHttp } from '../support/jobsOverHttp.ts'
 import { startLocalStack, type LocalStack } from '../support/localStack.ts'
 import { until } from '../support/processTree.ts'
 
 // The whole jobs path as `npm start` runs it: serverless-offline (stage local) over HTTP, the local
-// S3, SQS and DynamoDB servers, and the pollers standing in for Lambda's event source mappings.
-// Short timeouts, so that what AWS does in minutes (a redelivery, a dead letter) takes seconds:
-// the worker may run 6 s, a message is invisible for 8 s after it is taken, and a chunk goes to
-// the dead-letter queue after 3 deliveries (a delivery lost to a worker killed with its
-// serverless-offline is one of them).
-const WORKER_TIMEOUT_S = 6
-const QUEUE = { visibilityTimeoutSeconds: 8, maxReceiveCount: 3, deadLetterVisibilityTimeoutSeconds: 8 }
-const PARAMS = { workerTimeout: String(WORKER_TIMEOUT_S) }
-// A serverless-offline of its own build folder, beside the other end-to-end file's.
+// S3 (behind a fault proxy), SQS and DynamoDB servers, and the pollers standing in for Lambda's
+// event source mappings, with the short timeouts of JOBS_TEST_PARAMS. (The 20 000-code job has a
+// file of its own, bigJob.test.ts.)
 const BUILD_FOLDER = '.esbuild/local-jobs-test'
 const FOREVER_MS = 10 * 60_000
+const QUEUE = JOBS_TEST_QUEUE
 
 let stack: LocalStack
 let origin: OriginFixture | undefined
+// What the S3 fault proxy does with a request of serverless-offline's functions: passed on, unless a test says otherwise.
+let s3Fault: (method: string, url: string) => S3Fault = () => pass
+const { post, jobStatus, untilDone, chunkMessageOf } = jobsOverHttp(() => stack)
 
 beforeAll(async () => {
-  stack = await startLocalStack({ buildFolder: BUILD_FOLDER, params: PARAMS, queue: QUEUE })
+  stack = await startLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: QUEUE, s3Faults: (method, url) => s3Fault(method, url) })
 }, 180_000)
 
 afterAll(async () => {
@@ -35,37 +33,8 @@ afterAll(async () => {
 afterEach(async () => {
   await origin?.close()
   origin = undefined
+  s3Fault = () => pass
 })
-
-async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${stack.offline.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> }
-}
-
-async function jobStatus(jobId: string): Promise<JobStatus> {
-  return (await (await fetch(`${stack.offline.httpUrl}/jobs/${jobId}`)).json()) as JobStatus
-}
-
-async function untilDone(jobId: string, timeoutMs: number): Promise<JobStatus> {
-  let job: JobStatus | undefined
-  await until(`job ${jobId} to be done`, async () => (job = await jobStatus(jobId)).state === 'done', timeoutMs)
-  return job!
-}
-
-const sum = (job: JobStatus) => job.counter.ok + job.counter.not_found + job.counter.error
-
-/** What must hold of every finished job: every chunk counted, every code once. */
-function expectFinished(job: JobStatus): void {
-  expect(job).toMatchObject({ state: 'done', chunksDone: job.chunks })
-  expect(sum(job)).toBe(job.total)
-}
-
-/** The message of a job's chunk as its fan-out sent it: its line of the stored plan. */
-async function chunkMessageOf(jobId: string, chunk: number): Promise<ChunkMessage> {
-  const [offsetsKey] = (await stack.s3.listKeys(`plans/${jobId}/`)).filter((key) => key.endsWith('.offsets.json'))
-  const offsets = JSON.parse((await stack.s3.getObject(String(offsetsKey)))?.body.toString() ?? '[]') as number[]
-  return { kind: 'chunk', jobId, chunk, part: 0, start: offsets[chunk] ?? 0, end: offsets[chunk + 1] ?? 0 }
-}
 
 /** Invokes the jobs function as EventBridge's schedule does, with the rule's event. */
 async function scheduled(eventId: string, detail: unknown): Promise<Record<string, unknown>> {
@@ -75,31 +44,6 @@ async function scheduled(eventId: string, detail: unknown): Promise<Record<strin
 }
 
 describe('Jobs over HTTP, through the local stack', () => {
-  it('runs a 20 000-code job: every code counted once, one object per ok code, the origin never over maxOriginRequests', async () => {
-    const codes = Array.from({ length: 20_000 }, (_, i) => `j${i}`)
-    const pixel = jpegBytes(1, 300)
-    // Every 100th code is missing at the origin (404); every 500th, from the 250th, always fails (500).
-    const routes: Record<string, Behaviour> = {}
-    codes.forEach((code, i) => {
-      if (i % 100 === 0) return
-      routes[`/${code}.jpg`] = i % 500 === 250 ? status(500) : image(pixel)
-    })
-    origin = await startOrigin(routes)
-
-    const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 8, prefix: 'flags/big/' })
-    expect(accepted.status).toBe(202)
-    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: stack.settings.worker.maxConcurrency * 8 })
-    const job = await untilDone(String(accepted.json['jobId']), 240_000)
-
-    expect(job).toMatchObject({ total: 20_000, chunks: 200, chunksDone: 200, counter: { ok: 19_760, not_found: 200, error: 40 } })
-    expectFinished(job)
-    expect(origin.maxInFlight).toBeLessThanOrEqual(Number(accepted.json['maxOriginRequests']))
-    expect((await stack.s3.listKeys('flags/big/')).length).toBe(19_760)
-    const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
-    expect(report).toHaveLength(1 + 240)
-    expect(report.filter((line) => line.includes(',error,http_500,3,500,'))).toHaveLength(40)
-  }, 300_000)
-
   it('delivers again the chunks of a worker killed mid-chunk, and counts each code once', async () => {
     const codes = Array.from({ length: 250 }, (_, i) => `k${i}`)
     const pixel = jpegBytes(2, 300)
@@ -216,6 +160,31 @@ describe('Jobs over HTTP, through the local stack', () => {
     expect(report).toContain('stuck1,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
     // Delivered as many times as the queue allows before its dead-letter queue took it.
     expect(origin.requests.filter((path) => path === '/stuck1.jpg').length).toBe(QUEUE.maxReceiveCount)
+  }, 120_000)
+
+  it('finishes a job whose report S3 refused, once S3 takes it: its finish is delivered again', async () => {
+    const codes = Array.from({ length: 20 }, (_, i) => `p${i}`)
+    origin = await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(9, 300))])))
+    let refused = 0
+    let refusedOnce: () => void = () => undefined
+    const reached = new Promise<void>((resolve) => (refusedOnce = resolve))
+    s3Fault = (method, url) => {
+      if (method !== 'PUT' || !url.includes('/reports/') || refused > 0) return pass
+      refused += 1
+      refusedOnce()
+      return { kind: 'status', status: 503, code: 'SlowDown' }
+    }
+
+    const accepted = await post('/jobs', { codes: [...codes, 'missing'], baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/reported/' })
+    const jobId = String(accepted.json['jobId'])
+    await reached
+    const whileRefused = await jobStatus(jobId)
+    const job = await untilDone(jobId, 60_000)
+
+    expect(whileRefused).toMatchObject({ chunksDone: 1, reportKey: null })
+    expect(job).toMatchObject({ counter: { ok: 20, not_found: 1, error: 0 }, reportKey: `reports/${jobId}.csv` })
+    expectFinished(job)
+    expect((await stack.s3.getObject(`reports/${jobId}.csv`))?.body.toString()).toContain('missing,not_found,not_found,1,404,not found')
   }, 120_000)
 
   it('answers bad job requests with 400 or 404 and a JSON message', async () => {

@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable, type QueueSettings } from '../../devkit/localJobs.ts'
 import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
+import { startS3FaultProxy, type S3Fault } from '../../devkit/s3FaultProxy.ts'
 import { localJobsSettings, type LocalJobsSettings } from '../../devkit/serverlessConfig.ts'
 import { startTestS3, type TestS3 } from './localS3.ts'
 import { startOffline, type Offline } from './serverless.ts'
@@ -26,20 +27,23 @@ export interface LocalStackOptions {
   readonly params?: Record<string, string>
   /** The jobs queue's settings; the template's when left out. */
   readonly queue?: QueueSettings
+  /** Puts an S3 fault proxy between serverless-offline and the local S3, deciding each request's fate. */
+  readonly s3Faults?: (method: string, url: string) => S3Fault
 }
 
 /**
  * The local S3 (bucket imgpull-local-images), SQS and DynamoDB servers, serverless-offline of stage
  * local pointed at them, and the pollers standing in for Lambda's event source mappings.
  */
-export async function startLocalStack({ buildFolder, params = {}, queue }: LocalStackOptions): Promise<LocalStack> {
+export async function startLocalStack({ buildFolder, params = {}, queue, s3Faults }: LocalStackOptions): Promise<LocalStack> {
   const s3 = await startTestS3('imgpull-local-images')
+  const proxy = s3Faults === undefined ? undefined : await startS3FaultProxy(s3.endpoint, s3Faults)
   const settings = await localJobsSettings('local', params)
   const queues = await startLocalQueues(0, queue ?? settings.queue)
   const table = await startLocalTable(0)
   const offlineOn = (ports: { httpPort?: number; lambdaPort?: number } = {}) =>
     startOffline({
-      localS3Endpoint: s3.endpoint,
+      localS3Endpoint: proxy?.endpoint ?? s3.endpoint,
       params,
       env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint },
       buildFolder,
@@ -66,7 +70,7 @@ export async function startLocalStack({ buildFolder, params = {}, queue }: Local
       await Promise.all(pollers.map((poller) => poller.stop()))
       await offline.stop()
       sqs.destroy()
-      await Promise.all([s3.close(), queues.close(), table.close()])
+      await Promise.all([s3.close(), queues.close(), table.close(), proxy?.close()])
     },
   }
 }
