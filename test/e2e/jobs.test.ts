@@ -10,8 +10,8 @@ import { until } from '../support/processTree.ts'
 
 // The whole jobs path as `npm start` runs it: serverless-offline (stage local) over HTTP, the local
 // S3 (behind a fault proxy), SQS and DynamoDB servers, and the pollers standing in for Lambda's
-// event source mappings, with the short timeouts of JOBS_TEST_PARAMS. (The 20 000-code job has a
-// file of its own, bigJob.test.ts.)
+// event source mappings, with the short timeouts of JOBS_TEST_PARAMS; alone, after the other files
+// (vitest.config.ts). (The 20 000-code job has a file of its own, bigJob.test.ts.)
 const BUILD_FOLDER = '.esbuild/local-jobs-test'
 const FOREVER_MS = 10 * 60_000
 const QUEUE = JOBS_TEST_QUEUE
