@@ -26,7 +26,7 @@ export const JOBS_TABLE_KEYS = {
     { AttributeName: 'sk', KeyType: 'RANGE' },
   ],
   // The recent jobs, newest first, for the gallery's list of jobs: job items only carry `kind`.
-  // Only what the list shows is projected, not the set of counted chunks each count rewrites.
+  // Only what the list shows is projected, not how a job is fetched and fanned out.
   GlobalSecondaryIndexes: [
     {
       IndexName: 'byCreation',

@@ -15,8 +15,8 @@ export interface JobsConfig extends JobStepsConfig {
 
 export const DEFAULT_MAX_JOB_CODES = 100_000
 export const DEFAULT_CHUNK_SIZE = 100
-// The job's item holds the set of its counted chunks (about 4 bytes each) and is rewritten with
-// every chunk counted: this many keeps it near 40 KB, far below DynamoDB's 400 KB per item.
+// A job's chunks are sent by its planner's run (and its fan-out's, when taken up), and the offsets
+// of its plan's lines are read whole: this many keeps them near 80 KB and the fan-out a few seconds.
 export const MAX_CHUNKS_PER_JOB = 10_000
 export const DEFAULT_WORKER_CONCURRENCY = 10
 // The worker's SQS event source takes a maximum concurrency of 2 to 1000: Lambda refuses any other.
