@@ -162,16 +162,17 @@ describe('Jobs over HTTP, through the local stack', () => {
     expect(origin.requests.filter((path) => path === '/stuck1.jpg').length).toBe(QUEUE.maxReceiveCount)
   }, 120_000)
 
-  it('finishes a job whose report S3 refused, once S3 takes it: its finish is delivered again', async () => {
+  it('finishes a job whose report S3 refused, once S3 takes it: its finish fails and is delivered again', async () => {
     const codes = Array.from({ length: 20 }, (_, i) => `p${i}`)
     origin = await startOrigin(Object.fromEntries(codes.map((code) => [`/${code}.jpg`, image(jpegBytes(9, 300))])))
     let refused = 0
     let refusedOnce: () => void = () => undefined
     const reached = new Promise<void>((resolve) => (refusedOnce = resolve))
+    // Refused as often as the SDK tries a request (3): the finish itself fails, and SQS delivers it again.
     s3Fault = (method, url) => {
-      if (method !== 'PUT' || !url.includes('/reports/') || refused > 0) return pass
+      if (method !== 'PUT' || !url.includes('/reports/') || refused >= 3) return pass
       refused += 1
-      refusedOnce()
+      if (refused === 3) refusedOnce()
       return { kind: 'status', status: 503, code: 'SlowDown' }
     }
 
@@ -182,6 +183,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     const job = await untilDone(jobId, 60_000)
 
     expect(whileRefused).toMatchObject({ chunksDone: 1, reportKey: null })
+    expect(refused).toBe(3)
     expect(job).toMatchObject({ counter: { ok: 20, not_found: 1, error: 0 }, reportKey: `reports/${jobId}.csv` })
     expectFinished(job)
     expect((await stack.s3.getObject(`reports/${jobId}.csv`))?.body.toString()).toContain('missing,not_found,not_found,1,404,not found')
