@@ -1,24 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { image, jpegBytes, startOrigin, status, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
 import { expectFinished, JOBS_TEST_PARAMS, JOBS_TEST_QUEUE, jobsOverHttp } from '../support/jobsOverHttp.ts'
-import { startLocalStack, type LocalStack } from '../support/localStack.ts'
+import { useLocalStack } from '../support/localStack.ts'
 
 // A job of 20 000 codes through the whole jobs path as `npm start` runs it (serverless-offline over
 // HTTP, the local S3, SQS and DynamoDB servers, the pollers), with the short timeouts of the jobs
 // tests. It runs alone, after the other files (vitest.config.ts): it needs the CPU to itself.
 const BUILD_FOLDER = '.esbuild/local-big-job-test'
 
-let stack: LocalStack
+const stack = useLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: JOBS_TEST_QUEUE })
 let origin: OriginFixture | undefined
-const { post, untilDone } = jobsOverHttp(() => stack)
-
-beforeAll(async () => {
-  stack = await startLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: JOBS_TEST_QUEUE })
-}, 180_000)
-
-afterAll(async () => {
-  await stack?.stop()
-})
+const { post, untilDone } = jobsOverHttp(stack)
 
 afterEach(async () => {
   await origin?.close()
@@ -39,14 +31,14 @@ describe('A large job over HTTP, through the local stack', () => {
 
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 8, prefix: 'flags/big/' })
     expect(accepted.status).toBe(202)
-    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: stack.settings.worker.maxConcurrency * 8 })
+    expect(accepted.json).toMatchObject({ state: 'queued', total: 20_000, chunks: 200, maxOriginRequests: stack().settings.worker.maxConcurrency * 8 })
     const job = await untilDone(String(accepted.json['jobId']), 240_000)
 
     expect(job).toMatchObject({ total: 20_000, chunks: 200, chunksDone: 200, counter: { ok: 19_760, not_found: 200, error: 40 } })
     expectFinished(job)
     expect(origin.maxInFlight).toBeLessThanOrEqual(Number(accepted.json['maxOriginRequests']))
-    expect((await stack.s3.listKeys('flags/big/')).length).toBe(19_760)
-    const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
+    expect((await stack().s3.listKeys('flags/big/')).length).toBe(19_760)
+    const report = (await stack().s3.getObject(String(job.reportKey)))?.body.toString().trim().split('\n') ?? []
     expect(report).toHaveLength(1 + 240)
     expect(report.filter((line) => line.includes(',error,http_500,3,500,'))).toHaveLength(40)
   }, 300_000)

@@ -1,11 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import type { ServerResponse } from 'node:http'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { image, jpegBytes, stallHeaders, startOrigin, type Behaviour, type OriginFixture } from '../../devkit/originFixture.ts'
 import { pass, type S3Fault } from '../../devkit/s3FaultProxy.ts'
 import { expectFinished, JOBS_TEST_PARAMS, JOBS_TEST_QUEUE, jobsOverHttp } from '../support/jobsOverHttp.ts'
-import { startLocalStack, type LocalStack } from '../support/localStack.ts'
+import { useLocalStack } from '../support/localStack.ts'
 import { until } from '../support/processTree.ts'
 
 // The whole jobs path as `npm start` runs it: serverless-offline (stage local) over HTTP, the local
@@ -16,19 +16,11 @@ const BUILD_FOLDER = '.esbuild/local-jobs-test'
 const FOREVER_MS = 10 * 60_000
 const QUEUE = JOBS_TEST_QUEUE
 
-let stack: LocalStack
-let origin: OriginFixture | undefined
 // What the S3 fault proxy does with a request of serverless-offline's functions: passed on, unless a test says otherwise.
 let s3Fault: (method: string, url: string) => S3Fault = () => pass
-const { post, jobStatus, untilDone, chunkMessageOf } = jobsOverHttp(() => stack)
-
-beforeAll(async () => {
-  stack = await startLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: QUEUE, s3Faults: (method, url) => s3Fault(method, url) })
-}, 180_000)
-
-afterAll(async () => {
-  await stack?.stop()
-})
+const stack = useLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: QUEUE, s3Faults: (method, url) => s3Fault(method, url) })
+let origin: OriginFixture | undefined
+const { post, jobStatus, untilDone, chunkMessageOf } = jobsOverHttp(stack)
 
 afterEach(async () => {
   await origin?.close()
@@ -39,7 +31,7 @@ afterEach(async () => {
 /** Invokes the jobs function as EventBridge's schedule does, with the rule's event. */
 async function scheduled(eventId: string, detail: unknown): Promise<Record<string, unknown>> {
   const event = { version: '0', id: eventId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail }
-  const response = await fetch(`${stack.offline.lambdaUrl}/2015-03-31/functions/imgpull-local-jobs/invocations`, { method: 'POST', body: JSON.stringify(event) })
+  const response = await fetch(`${stack().offline.lambdaUrl}/2015-03-31/functions/imgpull-local-jobs/invocations`, { method: 'POST', body: JSON.stringify(event) })
   return (await response.json()) as Record<string, unknown>
 }
 
@@ -59,13 +51,13 @@ describe('Jobs over HTTP, through the local stack', () => {
 
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 4, prefix: 'flags/killed/' })
     await reached
-    await stack.crashAndRestart()
+    await stack().crashAndRestart()
     const job = await untilDone(String(accepted.json['jobId']), 90_000)
 
     expect(job).toMatchObject({ chunks: 3, chunksDone: 3, counter: { ok: 250, not_found: 0, error: 0 } })
     expectFinished(job)
     expect(origin.requests.filter((path) => path === '/k5.jpg')).toHaveLength(2)
-    expect((await stack.s3.listKeys('flags/killed/')).length).toBe(250)
+    expect((await stack().s3.listKeys('flags/killed/')).length).toBe(250)
   }, 180_000)
 
   it('counts a chunk sent twice once, and drops a chunk that is not in the plan', async () => {
@@ -80,8 +72,8 @@ describe('Jobs over HTTP, through the local stack', () => {
     const chunk = await chunkMessageOf(jobId, 0)
     const second = await chunkMessageOf(jobId, 1)
     const bodies = [chunk, chunk, { ...chunk, chunk: 2 }, { ...chunk, chunk: 99 }, { ...chunk, start: second.start, end: second.end }]
-    for (const body of bodies) await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.queueUrl, MessageBody: JSON.stringify(body) }))
-    await until('the copies to be run and deleted', () => stack.queues.pending() === 0, 60_000)
+    for (const body of bodies) await stack().sqs.send(new SendMessageCommand({ QueueUrl: stack().queues.queueUrl, MessageBody: JSON.stringify(body) }))
+    await until('the copies to be run and deleted', () => stack().queues.pending() === 0, 60_000)
 
     const after = await jobStatus(jobId)
     expect(after).toMatchObject({ state: 'done', chunksDone: 2, counter: { ok: 150, not_found: 0, error: 0 }, finishedAt: done.finishedAt })
@@ -93,7 +85,7 @@ describe('Jobs over HTTP, through the local stack', () => {
   it('makes one job of a schedule retried with its event id, with the plan it had though its manifest changed', async () => {
     const codes = Array.from({ length: 120 }, (_, i) => `s${i}`)
     origin = await startOrigin(Object.fromEntries([...codes, 'late'].map((code) => [`/${code}.jpg`, image(jpegBytes(6, 300))])))
-    const put = (body: string) => stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: 'manifests/daily.txt', Body: body }))
+    const put = (body: string) => stack().s3.client.send(new PutObjectCommand({ Bucket: stack().s3.bucket, Key: 'manifests/daily.txt', Body: body }))
     const detail = { manifest: 'manifests/daily.txt', baseUrl: origin.baseUrl, prefix: 'flags/daily/' }
     await put(codes.join('\n'))
 
@@ -140,7 +132,7 @@ describe('Jobs over HTTP, through the local stack', () => {
     const accepted = await post('/jobs', { codes, baseUrl: origin.baseUrl, concurrency: 2, prefix: 'flags/racing/' })
     const jobId = String(accepted.json['jobId'])
     await reached
-    await stack.sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MessageBody: JSON.stringify(await chunkMessageOf(jobId, 0)) }))
+    await stack().sqs.send(new SendMessageCommand({ QueueUrl: stack().queues.deadLetterQueueUrl, MessageBody: JSON.stringify(await chunkMessageOf(jobId, 0)) }))
     const job = await untilDone(jobId, 60_000)
 
     expect(job).toMatchObject({ chunks: 1, counter: { ok: 30, not_found: 0, error: 0 } })
@@ -156,7 +148,7 @@ describe('Jobs over HTTP, through the local stack', () => {
 
     expect(job).toMatchObject({ chunks: 1, chunksDone: 1, counter: { ok: 0, not_found: 0, error: 2 } })
     expectFinished(job)
-    const report = (await stack.s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
+    const report = (await stack().s3.getObject(String(job.reportKey)))?.body.toString() ?? ''
     expect(report).toContain('stuck1,error,dead_letter,0,,the chunk kept failing and went to the dead-letter queue')
     // Delivered as many times as the queue allows before its dead-letter queue took it.
     expect(origin.requests.filter((path) => path === '/stuck1.jpg').length).toBe(QUEUE.maxReceiveCount)
@@ -186,11 +178,11 @@ describe('Jobs over HTTP, through the local stack', () => {
     expect(refused).toBe(3)
     expect(job).toMatchObject({ counter: { ok: 20, not_found: 1, error: 0 }, reportKey: `reports/${jobId}.csv` })
     expectFinished(job)
-    expect((await stack.s3.getObject(`reports/${jobId}.csv`))?.body.toString()).toContain('missing,not_found,not_found,1,404,not found')
+    expect((await stack().s3.getObject(`reports/${jobId}.csv`))?.body.toString()).toContain('missing,not_found,not_found,1,404,not found')
   }, 120_000)
 
   it('answers bad job requests with 400 or 404 and a JSON message', async () => {
-    await stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: 'manifests/bad.txt', Body: 'cn\nfr\n<script>\n' }))
+    await stack().s3.client.send(new PutObjectCommand({ Bucket: stack().s3.bucket, Key: 'manifests/bad.txt', Body: 'cn\nfr\n<script>\n' }))
     const tooMany = Array.from({ length: 100_001 }, (_, i) => i.toString(36))
 
     expect(await post('/jobs', { manifest: 'manifests/bad.txt', codes: ['cn'] })).toEqual({ status: 400, json: { message: 'give either codes or manifest, not both' } })
@@ -200,9 +192,9 @@ describe('Jobs over HTTP, through the local stack', () => {
       json: { message: 'manifest line 3 "<script>": may only contain letters, digits, ".", "_" and "-"' },
     })
     expect(await post('/jobs', { codes: tooMany })).toEqual({ status: 400, json: { message: 'codes: must hold at most 100000 codes' } })
-    const unknown = await fetch(`${stack.offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
+    const unknown = await fetch(`${stack().offline.httpUrl}/jobs/00000000-0000-4000-8000-000000000000`)
     expect([unknown.status, await unknown.json()]).toEqual([404, { message: 'no job 00000000-0000-4000-8000-000000000000 (jobs are kept some days after they finish, then removed)' }])
-    const malformed = await fetch(`${stack.offline.httpUrl}/jobs/not-a-job`)
+    const malformed = await fetch(`${stack().offline.httpUrl}/jobs/not-a-job`)
     expect([malformed.status, await malformed.json()]).toEqual([400, { message: 'jobId: must be the id POST /jobs answered (a lower-case UUID)' }])
   })
 })

@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { afterAll, beforeAll } from 'vitest'
 import { startLocalQueues, startLocalTable, type LocalQueues, type LocalTable, type QueueSettings } from '../../devkit/localJobs.ts'
 import { startJobPollers, type QueuePoller } from '../../devkit/queuePoller.ts'
 import { startS3FaultProxy, type S3Fault } from '../../devkit/s3FaultProxy.ts'
@@ -72,5 +73,20 @@ export async function startLocalStack({ buildFolder, params = {}, queue, s3Fault
       sqs.destroy()
       await Promise.all([s3.close(), queues.close(), table.close(), proxy?.close()])
     },
+  }
+}
+
+/** A local stack for the test file that calls it: started before its tests, stopped after them. */
+export function useLocalStack(options: LocalStackOptions): () => LocalStack {
+  let stack: LocalStack | undefined
+  beforeAll(async () => {
+    stack = await startLocalStack(options)
+  }, 180_000)
+  afterAll(async () => {
+    await stack?.stop()
+  })
+  return () => {
+    if (stack === undefined) throw new Error('the local stack is not started yet')
+    return stack
   }
 }
