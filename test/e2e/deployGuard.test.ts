@@ -5,7 +5,9 @@ import { runServerless } from '../support/serverless.ts'
 // A build folder of this file's own all the same, should one of them ever get that far.
 const BUILD_FOLDER = '.esbuild/guard-test'
 
-describe.concurrent('stage local never leaves this machine', () => {
+// All at once: nine CLI starts on a shared machine, the packaging ones taking turns with the other
+// files' (test/support/serverless.ts), so each may wait well past the default minute.
+describe.concurrent('stage local never leaves this machine', { timeout: 180_000 }, () => {
   it.each([
     ['package with no stage', ['package']],
     ['deploy with no stage', ['deploy']],
