@@ -1,8 +1,7 @@
 import { objectKey } from '../download/keys.ts'
 import { messageOf } from '../download/failures.ts'
 import { runFanOut } from './fanOut.ts'
-import { finishJob, type JobSteps, type StepResult } from './finish.ts'
-import type { JobFailure } from './job.ts'
+import { deadLetterPart, finishJob, type JobSteps, type StepResult } from './finish.ts'
 import { parseJobMessage, type ChunkMessage, type JobMessage } from './messages.ts'
 import { countPart } from './parts.ts'
 
@@ -39,17 +38,7 @@ export async function countDeadLetter(body: string, deps: DeadLetterDeps): Promi
 function countDeadChunk(message: ChunkMessage, deps: DeadLetterDeps): Promise<StepResult> {
   return countPart(message, deps, { deadLetter: true }, async (job, codes) => {
     const stored = await Promise.all(codes.map((code) => deps.isStored(objectKey(job.prefix, code))))
-    const failures: JobFailure[] = codes
-      .filter((_, i) => !stored[i])
-      .map((code) => ({ code, status: 'error', reason: 'dead_letter', attempts: 0, message: WHY }))
-    return {
-      chunk: message.chunk,
-      part: message.part,
-      counter: { ok: codes.length - failures.length, not_found: 0, error: failures.length },
-      unchanged: 0,
-      bytes: 0,
-      failures,
-      rest: [],
-    }
+    const lost = codes.filter((_, i) => !stored[i])
+    return deadLetterPart(message, lost, WHY, codes.length - lost.length)
   })
 }

@@ -58,12 +58,15 @@ async function* reportLines(pages: AsyncIterable<readonly JobFailure[]>): AsyncI
   for await (const page of pages) for (const failure of page) yield csvLine(failure)
 }
 
-/** A part that will never run its codes: every code an `error` for `why`. */
-export function deadLetterPart(message: ChunkMessage, codes: readonly string[], why: string): PartOutcome {
+/**
+ * A part whose codes will never run: every one of `codes` an `error` (`dead_letter`) for `why`,
+ * beside the `stored` codes some delivery stored, which count `ok`.
+ */
+export function deadLetterPart(message: ChunkMessage, codes: readonly string[], why: string, stored = 0): PartOutcome {
   return {
     chunk: message.chunk,
     part: message.part,
-    counter: { ok: 0, not_found: 0, error: codes.length },
+    counter: { ok: stored, not_found: 0, error: codes.length },
     unchanged: 0,
     bytes: 0,
     failures: codes.map((code) => ({ code, status: 'error', reason: 'dead_letter', attempts: 0, message: why })),

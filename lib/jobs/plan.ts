@@ -36,10 +36,10 @@ export function planChunks(plan: DownloadPlan, chunkSize: number): StoredPlan {
 }
 
 /** Where a job's plan and its offsets are kept in the bucket. */
-export const planKeys = (planPrefix: string, jobId: string, planId: string) => ({
-  plan: `${planPrefix}${jobId}/${planId}.jsonl`,
-  offsets: `${planPrefix}${jobId}/${planId}.offsets.json`,
-})
+export function planKeys(planPrefix: string, jobId: string, planId: string): { readonly plan: string; readonly offsets: string } {
+  const plan = `${planPrefix}${jobId}/${planId}.jsonl`
+  return { plan, offsets: offsetsKeyOf(plan) }
+}
 
 /** The offsets object beside a plan. */
 export const offsetsKeyOf = (planKey: string): string => planKey.replace(/\.jsonl$/, '.offsets.json')
