@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config'
 // start again than its chunk's deliveries, and the others' timing-bound tests fail. (The npm start
 // file edits a source under lib/; the other files' serverless-offline run without hot reload, so
 // it may run beside them.)
-const ALONE = ['test/e2e/jobs.test.ts', 'test/e2e/bigJob.test.ts']
+const ALONE = ['test/e2e/jobs.test.ts', 'test/e2e/bigJob.test.ts', 'test/e2e/plannerKilled.test.ts']
 const UNIT = ['test/unit/**/*.test.ts']
 
 export default defineConfig({

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { untilPrinted } from '../devkit/processes.ts'
 import { startLocalQueues, startLocalTable } from '../devkit/localJobs.ts'
 import { LOCAL_S3, startLocalS3 } from '../devkit/localS3.ts'
 import { image, jpegBytes, startOrigin } from '../devkit/originFixture.ts'
@@ -66,16 +67,7 @@ const offline = spawn(
 )
 const sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
 try {
-  await new Promise<void>((resolve, reject) => {
-    let output = ''
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('Server ready')) resolve()
-    }
-    offline.stdout.on('data', onData)
-    offline.stderr.on('data', onData)
-    offline.once('exit', (code) => reject(new Error(`serverless-offline exited with ${code}: ${output.slice(-2000)}`)))
-  })
+  await untilPrinted(offline, 'Server ready')
   const pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: `http://127.0.0.1:${LAMBDA_PORT}` })
   const poller = pollers[0]!
 

@@ -63,3 +63,27 @@ export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
+
+// The tail of a process's output kept for the error when it exits first. Only the tail is kept,
+// and nothing once the text is seen: a long run's output (every invocation of serverless-offline
+// logs) searched whole at each write cost the watching process seconds of CPU.
+const OUTPUT_TAIL_CHARS = 16_384
+
+/** Resolves once `child` prints `text` on stdout or stderr; rejects with its last output if it exits first. */
+export function untilPrinted(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = ''
+    let seen = false
+    const onData = (chunk: Buffer) => {
+      if (seen) return
+      output = (output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS)
+      if (!output.includes(text)) return
+      seen = true
+      output = ''
+      resolve()
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`${child.spawnfile} exited with ${code} before printing "${text}":\n${output}`)))
+  })
+}

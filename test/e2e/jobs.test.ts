@@ -20,20 +20,13 @@ const QUEUE = JOBS_TEST_QUEUE
 let s3Fault: (method: string, url: string) => S3Fault = () => pass
 const stack = useLocalStack({ buildFolder: BUILD_FOLDER, params: JOBS_TEST_PARAMS, queue: QUEUE, s3Faults: (method, url) => s3Fault(method, url) })
 let origin: OriginFixture | undefined
-const { post, jobStatus, untilDone, chunkMessageOf } = jobsOverHttp(stack)
+const { post, jobStatus, untilDone, chunkMessageOf, scheduled } = jobsOverHttp(stack)
 
 afterEach(async () => {
   await origin?.close()
   origin = undefined
   s3Fault = () => pass
 })
-
-/** Invokes the jobs function as EventBridge's schedule does, with the rule's event. */
-async function scheduled(eventId: string, detail: unknown): Promise<Record<string, unknown>> {
-  const event = { version: '0', id: eventId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail }
-  const response = await fetch(`${stack().offline.lambdaUrl}/2015-03-31/functions/imgpull-local-jobs/invocations`, { method: 'POST', body: JSON.stringify(event) })
-  return (await response.json()) as Record<string, unknown>
-}
 
 describe('Jobs over HTTP, through the local stack', () => {
   it('delivers again the chunks of a worker killed mid-chunk, and counts each code once', async () => {

@@ -38,5 +38,11 @@ export function jobsOverHttp(stackOf: () => LocalStack) {
     const offsets = JSON.parse((await s3.getObject(String(offsetsKey)))?.body.toString() ?? '[]') as number[]
     return { kind: 'chunk', jobId, chunk, part: 0, start: offsets[chunk] ?? 0, end: offsets[chunk + 1] ?? 0 }
   }
-  return { post, jobStatus, untilDone, chunkMessageOf }
+  /** Invokes the jobs function as EventBridge's schedule does, with the rule's event. */
+  const scheduled = async (eventId: string, detail: unknown): Promise<Record<string, unknown>> => {
+    const event = { version: '0', id: eventId, 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail }
+    const response = await fetch(`${stackOf().offline.lambdaUrl}/2015-03-31/functions/imgpull-local-jobs/invocations`, { method: 'POST', body: JSON.stringify(event) })
+    return (await response.json()) as Record<string, unknown>
+  }
+  return { post, jobStatus, untilDone, chunkMessageOf, scheduled }
 }

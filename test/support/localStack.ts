@@ -30,23 +30,30 @@ export interface LocalStackOptions {
   readonly queue?: QueueSettings
   /** Puts an S3 fault proxy between serverless-offline and the local S3, deciding each request's fate. */
   readonly s3Faults?: (method: string, url: string) => S3Fault
+  /**
+   * Puts the same proxy between serverless-offline and the local SQS server (the pollers reach it
+   * directly), deciding each request's fate by its action, e.g. `AmazonSQS.SendMessageBatch`: only
+   * `pass`, `delay` and `stall` mean anything there.
+   */
+  readonly sqsFaults?: (action: string) => S3Fault
 }
 
 /**
  * The local S3 (bucket imgpull-local-images), SQS and DynamoDB servers, serverless-offline of stage
  * local pointed at them, and the pollers standing in for Lambda's event source mappings.
  */
-export async function startLocalStack({ buildFolder, params = {}, queue, s3Faults }: LocalStackOptions): Promise<LocalStack> {
+export async function startLocalStack({ buildFolder, params = {}, queue, s3Faults, sqsFaults }: LocalStackOptions): Promise<LocalStack> {
   const s3 = await startTestS3('imgpull-local-images')
   const proxy = s3Faults === undefined ? undefined : await startS3FaultProxy(s3.endpoint, s3Faults)
   const settings = await localJobsSettings('local', params)
   const queues = await startLocalQueues(0, queue ?? settings.queue)
   const table = await startLocalTable(0)
+  const sqsProxy = sqsFaults === undefined ? undefined : await startS3FaultProxy(queues.endpoint, (_method, _url, _index, headers) => sqsFaults(String(headers['x-amz-target'] ?? '')))
   const offlineOn = (ports: { httpPort?: number; lambdaPort?: number } = {}) =>
     startOffline({
       localS3Endpoint: proxy?.endpoint ?? s3.endpoint,
       params,
-      env: { IMGPULL_LOCAL_SQS_ENDPOINT: queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint },
+      env: { IMGPULL_LOCAL_SQS_ENDPOINT: sqsProxy?.endpoint ?? queues.endpoint, IMGPULL_LOCAL_DYNAMODB_ENDPOINT: table.endpoint },
       buildFolder,
       ...ports,
     })
@@ -71,7 +78,7 @@ export async function startLocalStack({ buildFolder, params = {}, queue, s3Fault
       await Promise.all(pollers.map((poller) => poller.stop()))
       await offline.stop()
       sqs.destroy()
-      await Promise.all([s3.close(), queues.close(), table.close(), proxy?.close()])
+      await Promise.all([s3.close(), queues.close(), table.close(), proxy?.close(), sqsProxy?.close()])
     },
   }
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { untilPrinted } from '../../devkit/processes.ts'
 import { isRunning } from './processTree.ts'
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -174,26 +175,13 @@ export async function startOffline({ localS3Endpoint, stage = 'local', params = 
     // No hot reload: the npm start test edits a source under lib/ while other files' serverless-offline run.
     { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint, buildFolder), IMGPULL_HOT_RELOAD: 'off', ...env }, detached: true },
   )
-  await untilReady(child)
+  await untilPrinted(child, 'Server ready')
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
     stop: () => signalled(child, 'SIGTERM'),
     kill: () => signalled(child, 'SIGKILL'),
   }
-}
-
-function untilReady(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('Server ready')) resolve()
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`serverless offline exited with ${code}:\n${output}`)))
-  })
 }
 
 function signalled(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
