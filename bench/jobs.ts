@@ -3,7 +3,7 @@
 // the queue pollers), from an origin answering every image after BENCH_LATENCY_MS (default 50).
 // Its time from POST /jobs to done, against the least any design could take at the same caps:
 // ceil(N / (M x C)) x L, with M workers (the queue's maximum concurrency) of C requests each; and
-// what it cost the table per chunk. BENCH_PATHS=default runs the default path alone.
+// what it cost the table per chunk. BENCH_PATHS=default or forced runs that path alone.
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -75,7 +75,7 @@ try {
   const floorMs = Math.ceil(CODES / (workers * CONCURRENCY)) * LATENCY_MS
   const rows = []
   // The default path (a listing of each chunk's key range, then GET and PUT), then forced (GET and PUT).
-  const paths = process.env['BENCH_PATHS'] === 'default' ? [false] : [false, true]
+  const paths = ({ default: [false], forced: [true] } as Record<string, boolean[]>)[process.env['BENCH_PATHS'] ?? ''] ?? [false, true]
   for (const force of paths) {
     const startedAt = performance.now()
     const invocationsBefore = poller.stats.invocations

@@ -40,14 +40,35 @@ function isJsonMediaType(contentType: string): boolean {
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   // API Gateway HTTP APIs lower-case header names; a hand-made event may not.
   const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)
-  return entry?.[1]
+  const value: unknown = entry?.[1]
+  if (value !== undefined && typeof value !== 'string') throw new ValidationError(`header ${name} must be a string, got ${kindOf(value)}`)
+  return value
+}
+
+/** What a JSON value is, for a message: `null`, `an array`, `a string`… */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 /**
- * The request body parsed as JSON; an absent or blank body is an empty request. A body declared
- * as anything but JSON is refused with 415, one over `maxBytes` with 413, before it is parsed.
+ * A request as the core takes it: a JSON object. An absent or empty one (no body, a blank body,
+ * an invocation with no payload) is the empty request, which asks for the default batch; `null`,
+ * a string, a number or an array is refused, never read as the default batch.
  */
-export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
+export function requestObjectOf(value: unknown, what: 'body' | 'event'): Record<string, unknown> {
+  if (value === undefined || value === '') return {}
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  throw new ValidationError(`${what} must be a JSON object ({} asks for the default batch), got ${kindOf(value)}`)
+}
+
+/**
+ * The request body parsed as a JSON object; an absent or blank body is an empty request. A body
+ * declared as anything but JSON is refused with 415, one over `maxBytes` with 413, before it is
+ * parsed; JSON that is not an object with 400.
+ */
+export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): Record<string, unknown> {
   const contentType = header(event, 'content-type')
   if (contentType !== undefined && contentType.trim() !== '' && !isJsonMediaType(contentType)) {
     throw new ClientError(415, `body must be JSON (Content-Type application/json), got "${contentType.slice(0, 60)}"`)
@@ -59,9 +80,13 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): 
   if (bytes.length > maxBytes) throw new ClientError(413, `body must be at most ${maxBytes} bytes`)
   const text = bytes.toString('utf8')
   if (text.trim() === '') return {}
+  let parsed: unknown
   try {
-    return JSON.parse(text)
+    parsed = JSON.parse(text)
   } catch (error) {
     throw new ValidationError('body must be valid JSON', { cause: error })
   }
+  // A body of JSON `""` is a string, not a blank body.
+  if (parsed === '') throw new ValidationError('body must be a JSON object ({} asks for the default batch), got a string')
+  return requestObjectOf(parsed, 'body')
 }

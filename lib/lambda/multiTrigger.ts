@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { isClientError, ValidationError } from '../errors.ts'
 import { errorResponse, type ReportUnexpected } from './errorResponses.ts'
-import { isHttpApiEvent, isScheduledEvent, parseJsonBody, triggerOf } from './events.ts'
+import { isHttpApiEvent, isScheduledEvent, parseJsonBody, requestObjectOf, triggerOf } from './events.ts'
 import type { Invocation, Trigger } from './invocation.ts'
 import type { Observability } from './observability.ts'
 import { jsonResponse } from './responses.ts'
@@ -28,7 +28,7 @@ function inputOf(event: unknown, options: TriggerOptions): unknown {
   if (isHttpApiEvent(event)) return options.httpInput === undefined ? parseJsonBody(event, options.maxBodyBytes) : options.httpInput(event)
   // Empty for a rule's own event; the request when the rule's input transformer puts one there.
   if (isScheduledEvent(event)) return event.detail ?? {}
-  return event
+  return requestObjectOf(event, 'event')
 }
 
 /**
@@ -114,7 +114,7 @@ export function multiTriggerHandler<TResult>(core: TriggerHandler<TResult>, opti
 function originOf(event: APIGatewayProxyEventV2): string | undefined {
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]))
   const host = headers['host']
-  if (host === undefined || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return undefined
+  if (typeof host !== 'string' || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return undefined
   const scheme = headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'
   return `${scheme}://${host}`
 }

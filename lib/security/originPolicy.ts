@@ -15,14 +15,29 @@ export type ResolveHost = (hostname: string) => Promise<string[]>
 /**
  * Why an IP address may not be connected to, or undefined when it is a public unicast address.
  * Private, loopback, link-local (cloud metadata, 169.254.169.254), unique-local, CGNAT, multicast,
- * reserved, documentation and NAT64/6to4 ranges are all refused; IPv4-mapped IPv6 is read as IPv4.
+ * reserved, documentation, NAT64, 6to4 and Teredo ranges are all refused; IPv4-mapped IPv6 is read
+ * as IPv4. Every IPv6 form that embeds an IPv4 address is refused or read as that address, since a
+ * network that routes it reaches the IPv4 host.
  */
 export function addressProblem(address: string, policy: Pick<OriginPolicy, 'localOrigins'>): string | undefined {
   if (!ipaddr.isValid(address)) return `"${address}" is not an IP address`
-  const range = ipaddr.process(address).range()
+  const parsed = ipaddr.process(address)
+  const range = parsed.range()
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && isIpv4Compatible(parsed as ipaddr.IPv6)) {
+    return `${address} is an IPv4-compatible address (of ${ipv4Within(parsed as ipaddr.IPv6)}), not a public one`
+  }
   if (range === 'unicast') return undefined
   if (range === 'loopback' && policy.localOrigins) return undefined
   return `${address} is a ${range} address, not a public one`
+}
+
+// ::/96 less :: and ::1 (which have ranges of their own): the IPv4-compatible form RFC 4291
+// deprecated, which ipaddr.js reads as unicast.
+const isIpv4Compatible = (address: ipaddr.IPv6): boolean => address.parts.slice(0, 6).every((part) => part === 0)
+
+const ipv4Within = (address: ipaddr.IPv6): string => {
+  const [high = 0, low = 0] = address.parts.slice(6)
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
 }
 
 /** Strips the brackets URL.hostname keeps around an IPv6 literal. */

@@ -89,7 +89,9 @@ describe('serverless-offline, stage local, over HTTP', () => {
 
   it.each([
     ['not JSON', 'codes=a', /^body must be valid JSON$/],
-    ['an array', '["a"]', /^request must be a JSON object$/],
+    ['an array', '["a"]', /^body must be a JSON object \(\{\} asks for the default batch\), got an array$/],
+    ['JSON null', 'null', /^body must be a JSON object \(\{\} asks for the default batch\), got null$/],
+    ['the JSON string ""', '""', /^body must be a JSON object \(\{\} asks for the default batch\), got a string$/],
     ['codes of the wrong type', '{"codes":"a"}', /^codes: must be an array of strings$/],
     ['a code of the wrong type', '{"codes":[1]}', /^codes\[0\]: must be a string$/],
     ['an empty codes list', '{"codes":[]}', /^codes: must not be empty$/],
@@ -172,5 +174,11 @@ describe('serverless-offline, stage local, over HTTP', () => {
     })
     const answer = (await response.json()) as { errorMessage: string }
     expect(answer.errorMessage).toBe('concurrency: must be an integer from 1 to 128')
+  })
+
+  it('gives a direct invoker of a null event a clear error, not the default batch', async () => {
+    const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/imgpull-local-download/invocations`, { method: 'POST', body: 'null' })
+    const answer = (await response.json()) as { errorMessage: string }
+    expect(answer.errorMessage).toBe('event must be a JSON object ({} asks for the default batch), got null')
   })
 })

@@ -72,6 +72,41 @@ describe('Origin guard over real HTTP', () => {
     expect(dns.lookups).toEqual(['intranet.test'])
   })
 
+  it('refuses a redirect to an IPv4-compatible IPv6 literal of loopback, though its host is allowlisted', async () => {
+    origin = servers.track(await startOrigin({ '/a.jpg': redirect('http://[::7f00:1]/secret.jpg') }))
+
+    const result = await downloaderFor({ store: servers.s3, baseUrl: origin.baseUrl, env: { ALLOWED_HOSTS: '127.0.0.1,::7f00:1' } })({ codes: ['a'], prefix: 'flags/redirect-v6/' })
+
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 1 })
+    expect(result.failures).toEqual([
+      expect.objectContaining({ code: 'a', reason: 'blocked', attempts: 1, message: expect.stringContaining('::7f00:1 is an IPv4-compatible address (of 127.0.0.1), not a public one') as string }),
+    ])
+    expect(origin.requests).toEqual(['/a.jpg'])
+  })
+
+  // A DNS answer in each IPv6 form of a loopback address, given when the connection is made (the
+  // request's own check saw a public address): refused as blocked, never a crashed request.
+  it.each([
+    ['IPv4-compatible', '::7f00:1', 'IPv4-compatible address'],
+    ['IPv4-mapped', '::ffff:7f00:1', 'loopback address'],
+    ['NAT64', '64:ff9b::7f00:1', 'rfc6052 address'],
+    ['6to4', '2002:7f00:1::1', '6to4 address'],
+    ['Teredo', '2001:0:4136:e378:8000:63bf:80ff:fffe', 'teredo address'],
+  ])('refuses a host name that resolves to the %s form %s at connect time', async (_form, address, problem) => {
+    const dns = scriptedDns({ 'embedded.test': ['93.184.216.34', address] })
+
+    const result = await downloaderFor({ store: servers.s3, baseUrl: 'https://embedded.test', env: { STAGE: 'dev', MAX_ATTEMPTS: '1' }, lookupAll: dns })({
+      codes: ['a'],
+      prefix: 'flags/embedded/',
+    })
+
+    expect(result.counter).toEqual({ ok: 0, not_found: 0, error: 1 })
+    expect(result.failures).toEqual([
+      expect.objectContaining({ code: 'a', reason: 'blocked', message: expect.stringContaining(`embedded.test resolves to a non-public address: ${address} is a`) as string }),
+    ])
+    expect(result.failures[0]?.message).toContain(problem)
+  })
+
   it('connects to the address its own check resolved, so a name that turns private after validation is refused', async () => {
     origin = servers.track(await startOrigin({ '/a.jpg': image(jpegBytes(31)) }))
     const port = new URL(origin.baseUrl).port

@@ -57,7 +57,10 @@ describe('Function: multiTriggerHandler', () => {
 
   it.each([
     ['not JSON', '{codes:', 'body must be valid JSON'],
-    ['a JSON array', '["a"]', 'request must be a JSON object'],
+    ['a JSON array', '["a"]', 'body must be a JSON object ({} asks for the default batch), got an array'],
+    ['JSON null', 'null', 'body must be a JSON object ({} asks for the default batch), got null'],
+    ['the JSON string ""', '""', 'body must be a JSON object ({} asks for the default batch), got a string'],
+    ['a JSON number', '3', 'body must be a JSON object ({} asks for the default batch), got a number'],
   ])('answers a body that is %s with 400 and a JSON message', async (_, body, message) => {
     const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo({ ...httpEvent, body }, context)
@@ -78,6 +81,28 @@ describe('Function: multiTriggerHandler', () => {
     const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, 'content-type': contentType } }, context)
     expect(response).toMatchObject({ statusCode })
     if (message !== undefined) expect((JSON.parse((response as { body: string }).body) as { message: string }).message).toMatch(message)
+  })
+
+  it.each([
+    ['a number', 42, 'got a number'],
+    ['a list', ['application/json'], 'got an array'],
+    ['null', null, 'got null'],
+  ])('answers a content-type header that is %s, not a string, with 400 naming it', async (_, value, got) => {
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
+    const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, 'content-type': value as unknown as string } }, context)
+    expect(response).toEqual({ statusCode: 400, headers: JSON_HEADERS, body: JSON.stringify({ message: `header content-type must be a string, ${got}` }) })
+  })
+
+  it('takes a body of {} or of blanks for the empty request, as documented', async () => {
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
+    expect(await echo({ ...httpEvent, body: '{}' }, context)).toMatchObject({ statusCode: 200, body: '{"received":{}}' })
+    expect(await echo({ ...httpEvent, body: ' \n' }, context)).toMatchObject({ statusCode: 200, body: '{"received":{}}' })
+  })
+
+  it('answers a request whose host header is not a string, with no origin for its links', async () => {
+    const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
+    const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, host: 7 as unknown as string } }, context)
+    expect(response).toMatchObject({ statusCode: 200 })
   })
 
   it('answers a body over the size cap with 413, before parsing it', async () => {
@@ -144,6 +169,16 @@ describe('Function: multiTriggerHandler', () => {
 
   it('throws a typed error to a direct invoker', async () => {
     await expect(echo(['a'], context)).rejects.toThrow(ValidationError)
+  })
+
+  it('refuses a direct event of null, never reading it as the default batch', async () => {
+    await expect(echo(null, context)).rejects.toThrow(new ValidationError('event must be a JSON object ({} asks for the default batch), got null'))
+    await expect(echo('codes', context)).rejects.toThrow(new ValidationError('event must be a JSON object ({} asks for the default batch), got a string'))
+  })
+
+  it('takes a direct invoke with no payload (serverless invoke local without --data sends "") for the empty request', async () => {
+    expect(await echo('', context)).toEqual({ received: {} })
+    expect(await echo(undefined, context)).toEqual({ received: {} })
   })
 
   it('gives the core the time the Lambda has left and a signal that aborts before its timeout', async () => {

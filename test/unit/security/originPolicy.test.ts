@@ -33,6 +33,23 @@ describe('Function: addressProblem', () => {
     expect(addressProblem(address, deployed)).toBe(`${address} is a ${range} address, not a public one`)
   })
 
+  // Each IPv6 form that carries an IPv4 address, with a non-public one inside: a network that
+  // routes the form reaches the IPv4 host.
+  it.each([
+    ['::7f00:1', 'IPv4-compatible', /IPv4-compatible address \(of 127\.0\.0\.1\)/],
+    ['::a9fe:a9fe', 'IPv4-compatible', /IPv4-compatible address \(of 169\.254\.169\.254\)/],
+    ['::a00:1', 'IPv4-compatible', /IPv4-compatible address \(of 10\.0\.0\.1\)/],
+    ['::ffff:7f00:1', 'IPv4-mapped, hex', /is a loopback address/],
+    ['::ffff:169.254.169.254', 'IPv4-mapped', /is a linkLocal address/],
+    ['::ffff:0:a00:1', 'IPv4-translated (RFC 6145)', /rfc6145 address/],
+    ['64:ff9b::7f00:1', 'NAT64', /rfc6052 address/],
+    ['64:ff9b:1::a9fe:a9fe', 'NAT64, local-use', /rfc6052 address/],
+    ['2002:7f00:1::1', '6to4', /6to4 address/],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'Teredo', /teredo address/],
+  ])('refuses %s, the %s form of a non-public IPv4 address', (address, _form, problem) => {
+    expect(addressProblem(address, deployed)).toMatch(problem)
+  })
+
   it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])('accepts the public %s', (address) => {
     expect(addressProblem(address, deployed)).toBeUndefined()
   })
