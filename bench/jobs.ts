@@ -67,7 +67,7 @@ const offline = spawn(
 )
 const sqs = new SQSClient({ endpoint: queues.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
 try {
-  await untilPrinted(offline, 'Server ready')
+  await untilPrinted(offline, 'serverless-offline', 'Server ready')
   const pollers = startJobPollers({ sqs, queues, settings, lambdaUrl: `http://127.0.0.1:${LAMBDA_PORT}` })
   const poller = pollers[0]!
 
@@ -75,7 +75,8 @@ try {
   const floorMs = Math.ceil(CODES / (workers * CONCURRENCY)) * LATENCY_MS
   const rows = []
   // The default path (a listing of each chunk's key range, then GET and PUT), then forced (GET and PUT).
-  const paths = ({ default: [false], forced: [true] } as Record<string, boolean[]>)[process.env['BENCH_PATHS'] ?? ''] ?? [false, true]
+  const paths = ({ '': [false, true], default: [false], forced: [true] } as Record<string, boolean[]>)[process.env['BENCH_PATHS'] ?? '']
+  if (paths === undefined) throw new Error(`BENCH_PATHS must be default or forced (or unset, for both), got "${process.env['BENCH_PATHS']}"`)
   for (const force of paths) {
     const startedAt = performance.now()
     const invocationsBefore = poller.stats.invocations

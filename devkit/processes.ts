@@ -69,8 +69,8 @@ export function exited(child: ChildProcess): Promise<void> {
 // logs) searched whole at each write cost the watching process seconds of CPU.
 const OUTPUT_TAIL_CHARS = 16_384
 
-/** Resolves once `child` prints `text` on stdout or stderr; rejects with its last output if it exits first. */
-export function untilPrinted(child: ChildProcess, text: string): Promise<void> {
+/** Resolves once `child` (`name`, for the error) prints `text` on stdout or stderr; rejects with its last output if it exits first. */
+export function untilPrinted(child: ChildProcess, name: string, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = ''
     let seen = false
@@ -84,6 +84,6 @@ export function untilPrinted(child: ChildProcess, text: string): Promise<void> {
     }
     child.stdout?.on('data', onData)
     child.stderr?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`${child.spawnfile} exited with ${code} before printing "${text}":\n${output}`)))
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before printing "${text}":\n${output}`)))
   })
 }

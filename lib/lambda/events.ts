@@ -53,14 +53,14 @@ function kindOf(value: unknown): string {
 }
 
 /**
- * A request as the core takes it: a JSON object. An absent or empty one (no body, a blank body,
- * an invocation with no payload) is the empty request, which asks for the default batch; `null`,
- * a string, a number or an array is refused, never read as the default batch.
+ * A request as the core takes it: a JSON object. An absent one (no body, a blank body, an
+ * invocation with no payload, which `serverless invoke local` sends as "") is the empty request;
+ * `null`, a string, a number or an array is refused, never read as the empty request.
  */
-export function requestObjectOf(value: unknown, what: 'body' | 'event'): Record<string, unknown> {
+export function requestObjectOf(value: unknown, what: 'body' | 'event' | 'detail'): Record<string, unknown> {
   if (value === undefined || value === '') return {}
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
-  throw new ValidationError(`${what} must be a JSON object ({} asks for the default batch), got ${kindOf(value)}`)
+  throw new ValidationError(`${what} must be a JSON object, got ${kindOf(value)}`)
 }
 
 /**
@@ -87,6 +87,6 @@ export function parseJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): 
     throw new ValidationError('body must be valid JSON', { cause: error })
   }
   // A body of JSON `""` is a string, not a blank body.
-  if (parsed === '') throw new ValidationError('body must be a JSON object ({} asks for the default batch), got a string')
+  if (parsed === '') throw new ValidationError('body must be a JSON object, got a string')
   return requestObjectOf(parsed, 'body')
 }

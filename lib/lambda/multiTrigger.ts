@@ -27,14 +27,15 @@ interface Triggered {
 function inputOf(event: unknown, options: TriggerOptions): unknown {
   if (isHttpApiEvent(event)) return options.httpInput === undefined ? parseJsonBody(event, options.maxBodyBytes) : options.httpInput(event)
   // Empty for a rule's own event; the request when the rule's input transformer puts one there.
-  if (isScheduledEvent(event)) return event.detail ?? {}
+  if (isScheduledEvent(event)) return requestObjectOf(event.detail, 'detail')
   return requestObjectOf(event, 'event')
 }
 
 /**
  * Adapts one core to the ways a function is started. An HTTP API event is unwrapped to its JSON
  * body and the result answered as JSON 200, errors as JSON 4xx/500. A schedule's event is its
- * `detail`. A direct invoke is passed through as is; its errors are thrown, typed, to the invoker.
+ * `detail`. A direct invoke's event is the request itself; its errors are thrown, typed, to the
+ * invoker. Every request must be a JSON object, or absent.
  * An event of a trigger the function does not take (an SQS batch sent to it) is refused as such.
  */
 function triggerAdapter(options: TriggerOptions): MiddlewareObj<unknown, unknown, Error, Context, TriggerState> {

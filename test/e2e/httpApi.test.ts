@@ -90,7 +90,7 @@ describe('serverless-offline, stage local, over HTTP', () => {
 
   it.each([
     ['not JSON', 'codes=a', /^body must be valid JSON$/],
-    ['an array', '["a"]', /^body must be a JSON object \(\{\} asks for the default batch\), got an array$/],
+    ['an array', '["a"]', /^body must be a JSON object, got an array$/],
     ['codes of the wrong type', '{"codes":"a"}', /^codes: must be an array of strings$/],
     ['a code of the wrong type', '{"codes":[1]}', /^codes\[0\]: must be a string$/],
     ['an empty codes list', '{"codes":[]}', /^codes: must not be empty$/],
@@ -180,17 +180,17 @@ describe('serverless-offline, stage local, over HTTP', () => {
   it.each([
     ['JSON null', 'null', 'got null'],
     ['the JSON string ""', '""', 'got a string'],
-  ])('answers an HTTP API event whose body is %s with 400, not the default batch', async (_, body, got) => {
+  ])('answers an HTTP API event whose body is %s with 400, not the empty request', async (_, body, got) => {
     const event = { ...(await sharedEvent<Record<string, unknown>>('download-http')), body }
     const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/imgpull-local-download/invocations`, { method: 'POST', body: JSON.stringify(event) })
     const answer = (await response.json()) as { statusCode: number; body: string }
     expect(answer.statusCode).toBe(400)
-    expect(JSON.parse(answer.body)).toEqual({ message: `body must be a JSON object ({} asks for the default batch), ${got}` })
+    expect(JSON.parse(answer.body)).toEqual({ message: `body must be a JSON object, ${got}` })
   })
 
-  it('gives a direct invoker of a null event a clear error, not the default batch', async () => {
+  it('gives a direct invoker of a null event a clear error, not the empty request', async () => {
     const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/imgpull-local-download/invocations`, { method: 'POST', body: 'null' })
     const answer = (await response.json()) as { errorMessage: string }
-    expect(answer.errorMessage).toBe('event must be a JSON object ({} asks for the default batch), got null')
+    expect(answer.errorMessage).toBe('event must be a JSON object, got null')
   })
 })

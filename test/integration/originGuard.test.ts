@@ -89,6 +89,7 @@ describe('Origin guard over real HTTP', () => {
   it.each([
     ['IPv4-compatible', '::7f00:1', 'IPv4-compatible address'],
     ['IPv4-mapped', '::ffff:7f00:1', 'loopback address'],
+    ['IPv4-translated', '::ffff:0:7f00:1', 'rfc6145 address'],
     ['NAT64', '64:ff9b::7f00:1', 'rfc6052 address'],
     ['6to4', '2002:7f00:1::1', '6to4 address'],
     ['Teredo', '2001:0:4136:e378:8000:63bf:80ff:fffe', 'teredo address'],

@@ -32,8 +32,8 @@ export interface LocalStackOptions {
   readonly s3Faults?: (method: string, url: string) => S3Fault
   /**
    * Puts the same proxy between serverless-offline and the local SQS server (the pollers reach it
-   * directly), deciding each request's fate by its action, e.g. `AmazonSQS.SendMessageBatch`: only
-   * `pass`, `delay` and `stall` mean anything there.
+   * directly), deciding each request's fate by its action, e.g. `AmazonSQS.SendMessageBatch`:
+   * every fault but `status`, whose answer is S3's error document, means the same there.
    */
   readonly sqsFaults?: (action: string) => S3Fault
 }

@@ -175,7 +175,7 @@ export async function startOffline({ localS3Endpoint, stage = 'local', params = 
     // No hot reload: the npm start test edits a source under lib/ while other files' serverless-offline run.
     { cwd: projectRoot, env: { ...cliEnv(localS3Endpoint, buildFolder), IMGPULL_HOT_RELOAD: 'off', ...env }, detached: true },
   )
-  await untilPrinted(child, 'Server ready')
+  await untilPrinted(child, 'serverless offline', 'Server ready')
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,

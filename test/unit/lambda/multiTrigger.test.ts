@@ -57,10 +57,10 @@ describe('Function: multiTriggerHandler', () => {
 
   it.each([
     ['not JSON', '{codes:', 'body must be valid JSON'],
-    ['a JSON array', '["a"]', 'body must be a JSON object ({} asks for the default batch), got an array'],
-    ['JSON null', 'null', 'body must be a JSON object ({} asks for the default batch), got null'],
-    ['the JSON string ""', '""', 'body must be a JSON object ({} asks for the default batch), got a string'],
-    ['a JSON number', '3', 'body must be a JSON object ({} asks for the default batch), got a number'],
+    ['a JSON array', '["a"]', 'body must be a JSON object, got an array'],
+    ['JSON null', 'null', 'body must be a JSON object, got null'],
+    ['the JSON string ""', '""', 'body must be a JSON object, got a string'],
+    ['a JSON number', '3', 'body must be a JSON object, got a number'],
   ])('answers a body that is %s with 400 and a JSON message', async (_, body, message) => {
     const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
     const response = await echo({ ...httpEvent, body }, context)
@@ -101,8 +101,9 @@ describe('Function: multiTriggerHandler', () => {
 
   it('answers a request whose host header is not a string, with no origin for its links', async () => {
     const httpEvent = await sharedEvent<APIGatewayProxyEventV2>('download-http')
-    const response = await echo({ ...httpEvent, headers: { ...httpEvent.headers, host: 7 as unknown as string } }, context)
-    expect(response).toMatchObject({ statusCode: 200 })
+    const originSeen = multiTriggerHandler(async (_input, { httpOrigin }) => ({ httpOrigin: httpOrigin ?? 'none' }), { maxBodyBytes: 1024 })
+    const response = await originSeen({ ...httpEvent, headers: { ...httpEvent.headers, host: 7 as unknown as string } }, context)
+    expect(response).toMatchObject({ statusCode: 200, body: JSON.stringify({ httpOrigin: 'none' }) })
   })
 
   it('answers a body over the size cap with 413, before parsing it', async () => {
@@ -162,6 +163,12 @@ describe('Function: multiTriggerHandler', () => {
     expect(await worker(batch, context)).toEqual({ input: batch, trigger: 'sqs' })
   })
 
+  it("refuses a schedule event whose detail is not a JSON object, never reading it as the empty request", async () => {
+    const ruleEvent = { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: null }
+    await expect(echo(ruleEvent, context)).rejects.toThrow(new ValidationError('detail must be a JSON object, got null'))
+    await expect(echo({ ...ruleEvent, detail: ['cn'] }, context)).rejects.toThrow(new ValidationError('detail must be a JSON object, got an array'))
+  })
+
   it('treats a schedule rule event without input as an empty request', async () => {
     const ruleEvent = { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }
     expect(await echo(ruleEvent, context)).toEqual({ received: {} })
@@ -171,9 +178,9 @@ describe('Function: multiTriggerHandler', () => {
     await expect(echo(['a'], context)).rejects.toThrow(ValidationError)
   })
 
-  it('refuses a direct event of null, never reading it as the default batch', async () => {
-    await expect(echo(null, context)).rejects.toThrow(new ValidationError('event must be a JSON object ({} asks for the default batch), got null'))
-    await expect(echo('codes', context)).rejects.toThrow(new ValidationError('event must be a JSON object ({} asks for the default batch), got a string'))
+  it('refuses a direct event of null, never reading it as the empty request', async () => {
+    await expect(echo(null, context)).rejects.toThrow(new ValidationError('event must be a JSON object, got null'))
+    await expect(echo('codes', context)).rejects.toThrow(new ValidationError('event must be a JSON object, got a string'))
   })
 
   it('takes a direct invoke with no payload (serverless invoke local without --data sends "") for the empty request', async () => {
