@@ -48,7 +48,10 @@ describe('The memory budget', () => {
     const uploads = proxy.requests.filter((request) => isUpload(request.method))
     expect(uploads.length).toBeGreaterThan(0)
     expect(uploads.length).toBeLessThanOrEqual(17)
-    expect(origin.requests.length).toBeLessThanOrEqual(17)
+    // An attempt that fails before the deadline (on a loaded machine one can) gives its bytes
+    // back, and lets one more request out: at most 17, plus one per attempt tried again.
+    const failedAttempts = result.failures.reduce((sum, failure) => sum + failure.attempts - 1, 0)
+    expect(origin.requests.length).toBeLessThanOrEqual(17 + failedAttempts)
     expect(result.counter).toEqual({ ok: 0, not_found: 0, error: codes.length })
     expect(new Set(result.failures.map((failure) => failure.reason))).toEqual(new Set(['deadline']))
   })
